@@ -1,0 +1,39 @@
+{
+  "targets": [
+    {
+      "target_name": "devenv_native",
+      "sources": ["src/addon.cc", "src/lock.c", "src/pidfd.c"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags": ["-Wall", "-Wextra"],
+      "cflags_cc": ["-std=c++17"]
+    },
+    {
+      "target_name": "devenv-runtime",
+      "type": "executable",
+      "sources": [
+        "src/main.c",
+        "src/errors.c",
+        "src/memfd-exec.c",
+        "src/spec.c",
+        "src/idmap.c",
+        "src/cgroup.c",
+        "src/mounts.c",
+        "src/container.c",
+        "src/init.c",
+        "src/monitor.c",
+        "src/log.c",
+        "src/remove-tree.c",
+        "src/process.c",
+        "src/caps.c",
+        "src/seccomp.c",
+        "src/pty.c",
+        "src/exec.c"
+      ],
+      "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11", "-D_GNU_SOURCE", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2"],
+      "libraries": ["-lseccomp", "-ljansson"]
+    }
+  ]
+}
