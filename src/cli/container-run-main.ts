@@ -1,0 +1,101 @@
+import { DevenvError } from '../errors.js';
+import { createContainer } from '../services/container/create.js';
+import type { CreateContainerOptions } from '../services/container/create-options.js';
+import { removeContainer } from '../services/container/remove.js';
+import { describeExit, startContainer } from '../services/container/start.js';
+import { CREATE_ALL_ARG_SPECS, RUN_ARG_SPECS } from './container-flags.js';
+import { parseDockerArgs, type ParsedFlags } from './docker-args.js';
+import { contextFromFlags, printWarnings, runDockerStyle } from './docker-style-io.js';
+
+function toCreateOptions(flags: ParsedFlags, positionals: string[], command: string): CreateContainerOptions {
+  const rootfs = flags.rootfs as string | undefined;
+  if (!rootfs) {
+    throw new DevenvError('USAGE', `${command}: images are not supported yet; pass --rootfs DIR`, {
+      hint: `Usage: devenv ${command} [FLAGS] --rootfs DIR COMMAND [ARG…]`,
+    });
+  }
+  const str = (k: string): string | undefined => flags[k] as string | undefined;
+  const list = (k: string): string[] => (flags[k] as string[] | undefined) ?? [];
+  const options: CreateContainerOptions = {
+    rootfs,
+    command: positionals,
+    env: list('env'),
+    envFiles: list('env-file'),
+    volumes: list('volume'),
+    mounts: list('mount'),
+    readOnly: flags['read-only'] === true,
+    capAdd: list('cap-add'),
+    capDrop: list('cap-drop'),
+    privileged: flags.privileged === true,
+    interactive: flags.interactive === true,
+    tty: flags.tty === true,
+    ulimits: list('ulimit'),
+    autoRemove: flags.rm === true,
+  };
+  for (const [key, flag] of [
+    ['name', 'name'],
+    ['workdir', 'workdir'],
+    ['user', 'user'],
+    ['hostname', 'hostname'],
+    ['memory', 'memory'],
+    ['cpus', 'cpus'],
+    ['pidsLimit', 'pids-limit'],
+    ['userns', 'userns'],
+  ] as const) {
+    const v = str(flag);
+    if (v !== undefined) options[key] = v;
+  }
+  const network = str('network');
+  if (network === 'none' || network === 'host') options.network = network;
+  return options;
+}
+
+/** `devenv container run`: create, start, and (attached) wait; exit code is the container's. */
+export async function containerRunMain(argv: readonly string[]): Promise<number> {
+  return runDockerStyle(argv, 'devenv container run', async (json) => {
+    const { flags, positionals } = parseDockerArgs(argv, RUN_ARG_SPECS, { command: 'container run', leadingPositionals: 1 });
+    const ctx = contextFromFlags(flags);
+    const detach = flags.detach === true;
+    const options = toCreateOptions(flags, positionals, 'container run');
+    if (options.tty && !detach && !process.stdin.isTTY) {
+      ctx.logger.warn('the input device is not a TTY; running without -t would avoid this');
+    }
+    // Attached --rm: we remove the container ourselves after reading how it ended.
+    const record = await createContainer(ctx, { ...options, autoRemove: options.autoRemove && detach });
+    let started;
+    try {
+      started = await startContainer(ctx, record, { attached: !detach });
+    } catch (error) {
+      await removeContainer(ctx, record, { force: true }).catch(() => undefined);
+      throw error;
+    }
+    printWarnings(ctx, started.warnings);
+    if (detach) {
+      process.stdout.write(json ? `${JSON.stringify({ id: record.id, name: record.name, pid: started.pid })}\n` : `${record.id}\n`);
+      return 0;
+    }
+    const forward = (signal: NodeJS.Signals): void => {
+      // The runtime shares our process group and gets terminal signals itself; ignore them here.
+      void signal;
+    };
+    process.on('SIGINT', forward);
+    process.on('SIGTERM', forward);
+    const exit = await (started.finished as NonNullable<typeof started.finished>);
+    const oom = describeExit(record, exit);
+    if (oom) process.stderr.write(`Error: ${oom}\n`);
+    if (options.autoRemove) await removeContainer(ctx, record, { force: true });
+    if (json) process.stdout.write(`${JSON.stringify({ id: record.id, name: record.name, exitCode: exit.exitCode, oomKilled: exit.oomKilled })}\n`);
+    return exit.exitCode;
+  });
+}
+
+/** `devenv container create`: validate and write the container; prints its id. */
+export async function containerCreateMain(argv: readonly string[]): Promise<number> {
+  return runDockerStyle(argv, 'devenv container create', async (json) => {
+    const { flags, positionals } = parseDockerArgs(argv, CREATE_ALL_ARG_SPECS, { command: 'container create', leadingPositionals: 1 });
+    const ctx = contextFromFlags(flags);
+    const record = await createContainer(ctx, toCreateOptions(flags, positionals, 'container create'));
+    process.stdout.write(json ? `${JSON.stringify({ id: record.id, name: record.name })}\n` : `${record.id}\n`);
+    return 0;
+  });
+}

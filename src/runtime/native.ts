@@ -1,0 +1,46 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { DevenvError } from '../errors.js';
+
+/** The addon surface (typed in native/index.d.ts). This is the only module that loads native code. */
+export interface NativeAddon {
+  flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean;
+  pidfdOpen(pid: number): number;
+  pidfdSendSignal(pidfd: number, signal: number): void;
+}
+
+/** The package root: two levels above this file in both src/ (tests) and dist/ (built). */
+export function packageRoot(): string {
+  return join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+}
+
+export function nativeBuildDir(): string {
+  return process.env.DEVENV_NATIVE_DIR ?? join(packageRoot(), 'native', 'build', 'Release');
+}
+
+function notBuilt(what: string): DevenvError {
+  return new DevenvError('RUNTIME_NOT_BUILT', `the native ${what} is not built (${nativeBuildDir()})`, {
+    kind: 'external',
+    hint: 'Run `npm ci` (or `npm rebuild`) in the devenv checkout; it needs g++, make, python3, libseccomp-dev and libjansson-dev.',
+  });
+}
+
+let addon: NativeAddon | undefined;
+
+export function loadAddon(): NativeAddon {
+  if (addon) return addon;
+  const path = join(nativeBuildDir(), 'devenv_native.node');
+  if (!existsSync(path)) throw notBuilt('addon');
+  addon = createRequire(import.meta.url)(path) as NativeAddon;
+  return addon;
+}
+
+/** Path of the single-threaded helper that creates, supervises and enters containers. */
+export function runtimeBinary(): string {
+  const path = join(nativeBuildDir(), 'devenv-runtime');
+  if (!existsSync(path)) throw notBuilt('runtime');
+  return path;
+}

@@ -1,0 +1,77 @@
+import type { OciCapabilities } from './security/capabilities.js';
+import type { OciSeccomp } from './security/seccomp-profile.js';
+
+export type { OciCapabilities, OciSeccomp };
+export type OciSeccompProfile = OciSeccomp;
+
+/** The subset of the OCI runtime-spec config that devenv writes (see docs/runtime-contract.md). */
+export interface OciIdMapping {
+  containerID: number;
+  hostID: number;
+  size: number;
+}
+
+export interface OciMount {
+  destination: string;
+  type: string;
+  source: string;
+  options?: string[];
+}
+
+export interface OciRlimit {
+  type: string;
+  soft: number;
+  hard: number;
+}
+
+export interface OciProcess {
+  terminal: boolean;
+  user: { uid: number; gid: number; additionalGids?: number[] };
+  args: string[];
+  env: string[];
+  cwd: string;
+  capabilities: OciCapabilities;
+  noNewPrivileges: boolean;
+  rlimits?: OciRlimit[];
+  consoleSize?: { height: number; width: number };
+}
+
+export type OciNamespaceType = 'user' | 'mount' | 'pid' | 'uts' | 'ipc' | 'network' | 'cgroup';
+
+/** devenv's extension object inside config.json (ignored by other OCI runtimes). */
+export interface DevenvSpecExtension {
+  rootfs: { driver: 'overlay' | 'fuse-overlayfs' | 'bind'; lowerdirs: string[]; upperdir: string; workdir: string };
+  cgroups: string[];
+  cgroupVersion: 1 | 2 | 0;
+  rootless: boolean;
+  newuidmap: string;
+  newgidmap: string;
+  fuseOverlayfs: string;
+  stdin: boolean;
+  logPath: string;
+  autoRemove: boolean;
+}
+
+export interface OciSpec {
+  ociVersion: string;
+  process: OciProcess;
+  root: { path: string; readonly: boolean };
+  hostname: string;
+  mounts: OciMount[];
+  linux: {
+    namespaces: { type: OciNamespaceType }[];
+    uidMappings?: OciIdMapping[];
+    gidMappings?: OciIdMapping[];
+    maskedPaths: string[];
+    readonlyPaths: string[];
+    seccomp?: OciSeccompProfile;
+    resources?: {
+      memory?: { limit: number; swap: number };
+      cpu?: { quota: number; period: number };
+      pids?: { limit: number };
+    };
+    cgroupsPath?: string;
+  };
+  annotations: Record<string, string>;
+  devenv: DevenvSpecExtension;
+}

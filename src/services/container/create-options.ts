@@ -1,0 +1,175 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+
+import { DevenvError } from '../../errors.js';
+import type { UserMount } from '../../runtime/spec.js';
+import type { OciRlimit } from '../../runtime/oci-spec-types.js';
+
+/** `container create` / `run` options after flag parsing, before validation (values as the user typed them). */
+export interface CreateContainerOptions {
+  rootfs: string;
+  name?: string;
+  command: string[];
+  env: string[];
+  envFiles: string[];
+  volumes: string[];
+  mounts: string[];
+  workdir?: string;
+  user?: string;
+  hostname?: string;
+  memory?: string;
+  cpus?: string;
+  pidsLimit?: string;
+  network?: 'none' | 'host';
+  readOnly: boolean;
+  capAdd: string[];
+  capDrop: string[];
+  privileged: boolean;
+  userns?: string;
+  interactive: boolean;
+  tty: boolean;
+  ulimits: string[];
+  autoRemove: boolean;
+}
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** `-e K=V` / `-e K` (value from the host, skipped when unset), as Docker does. */
+export function parseEnvFlag(value: string, hostEnv: NodeJS.ProcessEnv): string | undefined {
+  const eq = value.indexOf('=');
+  const name = eq === -1 ? value : value.slice(0, eq);
+  if (!name || /[\s]/.test(name)) throw new DevenvError('USAGE', `invalid -e value \`${value}\`: expected KEY=VALUE or KEY`);
+  if (eq !== -1) return value;
+  const host = hostEnv[name];
+  return host === undefined ? undefined : `${name}=${host}`;
+}
+
+/** Docker's env-file format: KEY=VALUE lines, `#` comments, KEY alone takes the host's value. */
+export function parseEnvFile(path: string, text: string, hostEnv: NodeJS.ProcessEnv): string[] {
+  const out: string[] = [];
+  text.split('\n').forEach((raw, index) => {
+    const line = raw.replace(/\r$/, '');
+    if (line.trim() === '' || line.trimStart().startsWith('#')) return;
+    const eq = line.indexOf('=');
+    const name = (eq === -1 ? line : line.slice(0, eq)).trim();
+    if (!ENV_NAME.test(name)) {
+      throw new DevenvError('USAGE', `${path}:${index + 1}: \`${name}\` is not a valid variable name`, {
+        hint: 'Each line must be KEY=VALUE (or KEY to pass the host value); comments start with #.',
+      });
+    }
+    if (eq !== -1) out.push(`${name}=${line.slice(eq + 1)}`);
+    else if (hostEnv[name] !== undefined) out.push(`${name}=${hostEnv[name]}`);
+  });
+  return out;
+}
+
+export function readEnvFiles(paths: string[], hostEnv: NodeJS.ProcessEnv): string[] {
+  return paths.flatMap((p) => {
+    let text: string;
+    try {
+      text = readFileSync(p, 'utf8');
+    } catch {
+      throw new DevenvError('USAGE', `--env-file \`${p}\` cannot be read`, { hint: 'Check the path.' });
+    }
+    return parseEnvFile(p, text, hostEnv);
+  });
+}
+
+function checkTarget(target: string, flag: string): string {
+  if (!isAbsolute(target)) throw new DevenvError('USAGE', `${flag}: container path \`${target}\` must be absolute`);
+  return target;
+}
+
+function checkSource(source: string, flag: string): string {
+  if (!isAbsolute(source)) {
+    throw new DevenvError('USAGE', `${flag}: \`${source}\` is not an absolute host path`, {
+      hint: 'Named volumes come with `devenv up`; for now use an absolute host directory or file.',
+    });
+  }
+  if (!existsSync(source)) {
+    throw new DevenvError('USAGE', `${flag}: bind mount source \`${source}\` does not exist`, { hint: 'Create it first.' });
+  }
+  return source;
+}
+
+/** `-v HOST:CONTAINER[:ro|rw]`. */
+export function parseVolumeFlag(value: string): UserMount {
+  const parts = value.split(':');
+  if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) {
+    throw new DevenvError('USAGE', `invalid -v value \`${value}\`: expected HOST:CONTAINER[:ro|rw]`);
+  }
+  const mode = parts[2] ?? 'rw';
+  const opts = mode.split(',');
+  for (const o of opts) {
+    if (!['ro', 'rw', 'z', 'Z'].includes(o)) throw new DevenvError('USAGE', `invalid -v option \`${o}\` in \`${value}\`: use ro or rw`);
+  }
+  return { type: 'bind', source: checkSource(resolve(parts[0]), '-v'), target: checkTarget(parts[1], '-v'), readonly: opts.includes('ro') };
+}
+
+/** `--mount type=bind,source=…,target=…[,readonly]` or `type=tmpfs,target=…`. */
+export function parseMountFlag(value: string): UserMount {
+  const fields = new Map<string, string>();
+  for (const part of value.split(',')) {
+    const eq = part.indexOf('=');
+    fields.set(eq === -1 ? part : part.slice(0, eq), eq === -1 ? 'true' : part.slice(eq + 1));
+  }
+  const type = fields.get('type') ?? 'bind';
+  const target = fields.get('target') ?? fields.get('destination') ?? fields.get('dst');
+  if (!target) throw new DevenvError('USAGE', `--mount \`${value}\`: missing target=`);
+  const readonly = ['true', '1'].includes(fields.get('readonly') ?? fields.get('ro') ?? 'false');
+  if (type === 'tmpfs') return { type: 'tmpfs', target: checkTarget(target, '--mount'), readonly };
+  if (type !== 'bind') throw new DevenvError('USAGE', `--mount \`${value}\`: type \`${type}\` is not supported; use bind or tmpfs`);
+  const source = fields.get('source') ?? fields.get('src');
+  if (!source) throw new DevenvError('USAGE', `--mount \`${value}\`: missing source=`);
+  return { type: 'bind', source: checkSource(source, '--mount'), target: checkTarget(target, '--mount'), readonly };
+}
+
+const RLIMITS: Record<string, string> = {
+  nofile: 'RLIMIT_NOFILE', nproc: 'RLIMIT_NPROC', core: 'RLIMIT_CORE', memlock: 'RLIMIT_MEMLOCK', stack: 'RLIMIT_STACK',
+  fsize: 'RLIMIT_FSIZE', cpu: 'RLIMIT_CPU', as: 'RLIMIT_AS', locks: 'RLIMIT_LOCKS', sigpending: 'RLIMIT_SIGPENDING',
+  msgqueue: 'RLIMIT_MSGQUEUE', nice: 'RLIMIT_NICE', rtprio: 'RLIMIT_RTPRIO', data: 'RLIMIT_DATA', rss: 'RLIMIT_RSS',
+};
+
+/** `--ulimit nofile=1024[:2048]` (-1 or unlimited for no limit). */
+export function parseUlimitFlag(value: string): OciRlimit {
+  const m = /^([a-z]+)=(-?\d+|unlimited)(?::(-?\d+|unlimited))?$/.exec(value);
+  const type = m ? RLIMITS[m[1] as string] : undefined;
+  if (!m || !type) {
+    throw new DevenvError('USAGE', `invalid --ulimit value \`${value}\``, {
+      hint: `Use NAME=SOFT[:HARD] with NAME one of ${Object.keys(RLIMITS).join(', ')}.`,
+    });
+  }
+  const num = (s: string): number => (s === 'unlimited' || s === '-1' ? 2 ** 64 - 1 : Number(s));
+  const soft = num(m[2] as string);
+  const hard = m[3] === undefined ? soft : num(m[3]);
+  if (soft > hard) throw new DevenvError('USAGE', `invalid --ulimit value \`${value}\`: soft limit above hard limit`);
+  return { type, soft, hard };
+}
+
+export function parsePidsLimit(value: string): number {
+  if (!/^-?\d+$/.test(value) || Number(value) === 0 || Number(value) < -1) {
+    throw new DevenvError('USAGE', `invalid --pids-limit value \`${value}\`: use a positive number (or -1 for no limit)`);
+  }
+  return Number(value);
+}
+
+const NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+
+export function checkContainerName(name: string): string {
+  if (!NAME.test(name) || name.length > 128) {
+    throw new DevenvError('USAGE', `invalid container name \`${name}\`: use letters, digits, '_', '.' and '-', starting with a letter or digit`);
+  }
+  return name;
+}
+
+export function checkRootfs(path: string): string {
+  const abs = resolve(path);
+  let isDir = false;
+  try {
+    isDir = statSync(abs).isDirectory();
+  } catch {
+    throw new DevenvError('ROOTFS_INVALID', `rootfs \`${abs}\` does not exist`, { hint: 'Pass a directory that holds a root file system (with /bin, /etc …).' });
+  }
+  if (!isDir) throw new DevenvError('ROOTFS_INVALID', `rootfs \`${abs}\` is not a directory`);
+  return abs;
+}

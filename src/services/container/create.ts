@@ -1,0 +1,196 @@
+import { randomBytes } from 'node:crypto';
+import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join, posix } from 'node:path';
+
+import { DevenvError } from '../../errors.js';
+import { withFileLock } from '../../host/file-lock.js';
+import { parseMemorySize } from '../../runtime/cgroups/memory-size.js';
+import { parseCpus } from '../../runtime/cgroups/cpu-quota.js';
+import { openCgroupManager } from '../../runtime/cgroups/open-cgroup-manager.js';
+import { createBundle, listRecords, type ContainerRecord } from '../../runtime/container-store.js';
+import { readRootfsFile, resolveContainerUser } from '../../runtime/container-user.js';
+import { computeIdMappings, parseSubIdFile, rangesForUser } from '../../runtime/idmap.js';
+import { resolveCapabilities } from '../../runtime/security/capabilities.js';
+import { defaultMaskedPaths, defaultReadonlyPaths, findThermalThrottlePaths } from '../../runtime/security/masked-paths.js';
+import { defaultSeccompProfile } from '../../runtime/security/seccomp-profile.js';
+import type { ServiceContext } from '../service-context.js';
+import {
+  checkContainerName,
+  checkRootfs,
+  parseEnvFlag,
+  parseMountFlag,
+  parsePidsLimit,
+  parseUlimitFlag,
+  parseVolumeFlag,
+  readEnvFiles,
+  type CreateContainerOptions,
+} from './create-options.js';
+import { generateContainerName } from './container-names.js';
+
+const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+function findTool(name: string): string {
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':').concat(['/usr/bin', '/usr/sbin'])) {
+    const path = join(dir, name);
+    try {
+      accessSync(path, constants.X_OK);
+      return path;
+    } catch {
+      // keep looking
+    }
+  }
+  return '';
+}
+
+function readSubIds(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** Merge env lists: later entries override earlier ones with the same name, order of first appearance kept. */
+export function mergeEnv(...lists: string[][]): string[] {
+  const map = new Map<string, string>();
+  for (const list of lists) {
+    for (const entry of list) {
+      const eq = entry.indexOf('=');
+      map.set(eq === -1 ? entry : entry.slice(0, eq), entry);
+    }
+  }
+  return [...map.values()];
+}
+
+/**
+ * Validate everything and write a new container bundle. Nothing is created when any option is wrong: the
+ * checks all run before the bundle appears (atomically) in the store.
+ */
+export async function createContainer(ctx: ServiceContext, options: CreateContainerOptions): Promise<ContainerRecord> {
+  const rootfs = checkRootfs(options.rootfs);
+  const env = process.env;
+  const userEnv = [
+    ...readEnvFiles(options.envFiles, env),
+    ...options.env.map((e) => parseEnvFlag(e, env)).filter((e): e is string => e !== undefined),
+  ];
+  const mounts = [...options.volumes.map(parseVolumeFlag), ...options.mounts.map(parseMountFlag)];
+  const rlimits = options.ulimits.map(parseUlimitFlag);
+  const limits = {
+    ...(options.memory !== undefined ? { memoryBytes: parseMemorySize(options.memory) } : {}),
+    ...(options.cpus !== undefined ? { cpus: parseCpus(options.cpus) } : {}),
+    ...(options.pidsLimit !== undefined && parsePidsLimit(options.pidsLimit) > 0 ? { pidsLimit: parsePidsLimit(options.pidsLimit) } : {}),
+  };
+  if (options.userns !== undefined && options.userns !== 'keep-id' && options.userns !== '') {
+    throw new DevenvError('USAGE', `invalid --userns value \`${options.userns}\`: only keep-id is supported`);
+  }
+  if (options.workdir !== undefined && !posix.isAbsolute(options.workdir)) {
+    throw new DevenvError('USAGE', `invalid --workdir \`${options.workdir}\`: it must be an absolute path`);
+  }
+  if (options.command.length === 0) {
+    throw new DevenvError('USAGE', 'no command given: with --rootfs, say what to run (e.g. `devenv container run --rootfs DIR sh`)');
+  }
+
+  const uid = process.getuid?.() ?? 0;
+  const gid = process.getgid?.() ?? 0;
+  const rootless = uid !== 0;
+  const keepId = options.userns === 'keep-id';
+  const hostUser = (() => {
+    try {
+      return userInfo().username;
+    } catch {
+      return String(uid);
+    }
+  })();
+
+  // Cgroups: check now that the asked-for limits can be applied, so a bad request creates nothing.
+  const cgroups = openCgroupManager();
+  const unusable = cgroups.setup.controllers.filter((c) => !c.usable);
+  const wanted = [
+    limits.memoryBytes !== undefined ? 'memory' : '',
+    limits.cpus !== undefined ? 'cpu' : '',
+    limits.pidsLimit !== undefined ? 'pids' : '',
+  ].filter(Boolean);
+  const missing = unusable.filter((c) => wanted.includes(c.controller));
+  if (missing.length > 0) {
+    throw new DevenvError('CGROUP_UNAVAILABLE', `cannot limit ${missing.map((m) => m.controller).join(', ')}: ${missing[0]?.reason ?? 'controller not usable'}`, {
+      kind: 'external',
+      hint: cgroups.setup.fix ?? 'Run `devenv doctor` for the fix.',
+    });
+  }
+
+  const lowerdirs = [rootfs];
+  const idMappings =
+    !rootless && options.privileged
+      ? null
+      : computeIdMappings({
+          mode: keepId ? 'keep-id' : 'default',
+          uid,
+          gid,
+          rootless,
+          user: hostUser,
+          subuids: rangesForUser(parseSubIdFile(readSubIds('/etc/subuid')), { name: hostUser, uid }),
+          subgids: rangesForUser(parseSubIdFile(readSubIds('/etc/subgid')), { name: hostUser, uid }),
+        });
+  const files = { passwd: readRootfsFile(lowerdirs, 'etc/passwd'), group: readRootfsFile(lowerdirs, 'etc/group') };
+  const user = resolveContainerUser(options.user ?? (keepId ? `${uid}:${gid}` : undefined), files);
+
+  const id = randomBytes(32).toString('hex');
+  const capabilities = resolveCapabilities({ add: options.capAdd, drop: options.capDrop, privileged: options.privileged });
+  const hostname = options.hostname ?? id.slice(0, 12);
+  const baseEnv = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`, `HOME=${user.home}`, ...(options.tty ? ['TERM=xterm'] : [])];
+
+  const thermalThrottlePaths = options.privileged ? [] : await findThermalThrottlePaths();
+  const warnings: string[] = [];
+  if (unusable.length > 0) ctx.logger.debug(`cgroup controllers not usable here: ${unusable.map((c) => c.controller).join(', ')}`);
+
+  const dir = join(ctx.root, 'containers');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return withFileLock(join(dir, '.names.lock'), { what: 'the container store' }, async () => {
+    const name = options.name !== undefined ? checkContainerName(options.name) : generateContainerName(new Set(listRecords(ctx.root).map((r) => r.name)));
+    const taken = listRecords(ctx.root).find((r) => r.name === name);
+    if (taken) {
+      throw new DevenvError('CONTAINER_NAME_IN_USE', `the name \`${name}\` is already used by container ${taken.id.slice(0, 12)}`, {
+        hint: `Remove it (\`devenv container rm ${name}\`) or choose another --name.`,
+      });
+    }
+    const record: ContainerRecord = {
+      id,
+      name,
+      created: new Date().toISOString(),
+      rootfs,
+      command: options.command,
+      limits,
+      autoRemove: options.autoRemove,
+      warnings,
+      spec: {
+        id,
+        bundleDir: join(dir, id),
+        hostname,
+        rootfs: { driver: 'overlay', lowerdirs },
+        args: options.command,
+        env: mergeEnv(baseEnv, userEnv),
+        cwd: options.workdir ?? '/',
+        user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
+        terminal: options.tty,
+        stdin: options.interactive,
+        mounts,
+        network: options.network ?? 'host',
+        readOnly: options.readOnly,
+        privileged: options.privileged,
+        capabilities,
+        seccomp: options.privileged ? null : defaultSeccompProfile(capabilities.bounding),
+        maskedPaths: options.privileged ? [] : defaultMaskedPaths({ thermalThrottlePaths }),
+        readonlyPaths: options.privileged ? [] : defaultReadonlyPaths(),
+        idMappings,
+        rootless,
+        resources: limits,
+        rlimits,
+        autoRemove: options.autoRemove,
+        tools: { newuidmap: findTool('newuidmap'), newgidmap: findTool('newgidmap'), fuseOverlayfs: findTool('fuse-overlayfs') },
+      },
+    };
+    createBundle(ctx.root, record);
+    return record;
+  });
+}
