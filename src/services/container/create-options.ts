@@ -103,7 +103,9 @@ export function parseVolumeFlag(value: string): UserMount {
   for (const o of opts) {
     if (!['ro', 'rw', 'z', 'Z'].includes(o)) throw new DevenvError('USAGE', `invalid -v option \`${o}\` in \`${value}\`: use ro or rw`);
   }
-  return { type: 'bind', source: checkSource(resolve(parts[0]), '-v'), target: checkTarget(parts[1], '-v'), readonly: opts.includes('ro') };
+  // Like Podman, `./dir` and `../dir` are host paths relative to here; a bare word would be a named volume.
+  const source = parts[0].startsWith('.') ? resolve(parts[0]) : parts[0];
+  return { type: 'bind', source: checkSource(source, '-v'), target: checkTarget(parts[1], '-v'), readonly: opts.includes('ro') };
 }
 
 /** `--mount type=bind,source=…,target=…[,readonly]` or `type=tmpfs,target=…`. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, posix } from 'node:path';
 
@@ -8,7 +8,7 @@ import { withFileLock } from '../../host/file-lock.js';
 import { parseMemorySize } from '../../runtime/cgroups/memory-size.js';
 import { parseCpus } from '../../runtime/cgroups/cpu-quota.js';
 import { openCgroupManager } from '../../runtime/cgroups/open-cgroup-manager.js';
-import { createBundle, listRecords, type ContainerRecord } from '../../runtime/container-store.js';
+import { createBundle, listIncompleteBundles, listRecords, type ContainerRecord } from '../../runtime/container-store.js';
 import { readRootfsFile, resolveContainerUser } from '../../runtime/container-user.js';
 import { computeIdMappings, parseSubIdFile, rangesForUser } from '../../runtime/idmap.js';
 import { resolveCapabilities } from '../../runtime/security/capabilities.js';
@@ -61,6 +61,17 @@ export function mergeEnv(...lists: string[][]): string[] {
     }
   }
   return [...map.values()];
+}
+
+/** Half-made bundles of a devenv killed during create: only ever plain files of ours, safe to delete. */
+function removeStaleBundles(root: string): void {
+  for (const dir of listIncompleteBundles(root)) {
+    try {
+      if (Date.now() - statSync(dir).mtimeMs > 60_000) rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // another create finished or removed it meanwhile
+    }
+  }
 }
 
 /**
@@ -147,6 +158,7 @@ export async function createContainer(ctx: ServiceContext, options: CreateContai
   const dir = join(ctx.root, 'containers');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   return withFileLock(join(dir, '.names.lock'), { what: 'the container store' }, async () => {
+    removeStaleBundles(ctx.root);
     const name = options.name !== undefined ? checkContainerName(options.name) : generateContainerName(new Set(listRecords(ctx.root).map((r) => r.name)));
     const taken = listRecords(ctx.root).find((r) => r.name === name);
     if (taken) {

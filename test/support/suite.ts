@@ -1,0 +1,75 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { makeBusyboxRootfs } from './busybox-rootfs.js';
+import { devenv, testUser, uidOf, type CliResult, type Mode } from './devenv-cli.js';
+import { findLeaks, type Leaks } from './leak-check.js';
+
+/** One test file's world: a private store, a busybox rootfs owned by the mode's user, and the CLI bound to both. */
+export interface Suite {
+  mode: Mode;
+  dir: string;
+  root: string;
+  rootfs: string;
+  run(args: string[], opts?: { input?: string; env?: Record<string, string>; timeoutMs?: number }): CliResult;
+  /** `container run` with the suite's rootfs: `runIn(['--rm'], ['sh','-c','…'])`. */
+  runIn(flags: string[], command: string[], opts?: { input?: string; timeoutMs?: number }): CliResult;
+  ids(): string[];
+  leaks(): Leaks;
+  cleanup(): void;
+}
+
+export function requireRoot(): void {
+  if (process.getuid?.() !== 0) {
+    throw new Error('these tests create namespaces, cgroups and a non-root test user: run them as root (`bash .ci/run` does)');
+  }
+}
+
+export function createSuite(mode: Mode, name: string): Suite {
+  requireRoot();
+  const user = testUser();
+  const uid = mode === 'root' ? 0 : uidOf(user);
+  const gid = uid;
+  const dir = mkdtempSync(join(tmpdir(), `devenv-${name}-${mode}-`));
+  chmodSync(dir, 0o755);
+  const root = join(dir, 'store');
+  mkdirSync(root);
+  const rootfs = makeBusyboxRootfs(join(dir, 'rootfs'), uid, gid);
+  const seen = new Set<string>();
+  const suite: Suite = {
+    mode,
+    dir,
+    root,
+    rootfs,
+    run(args, opts = {}) {
+      const r = devenv(args, { mode, root, ...opts });
+      for (const m of r.stdout.matchAll(/\b[0-9a-f]{64}\b/g)) seen.add(m[0]);
+      return r;
+    },
+    runIn(flags, command, opts = {}) {
+      return suite.run(['container', 'run', ...flags, '--rootfs', rootfs, ...command], opts);
+    },
+    ids() {
+      const r = devenv(['container', 'ls', '-a', '--json'], { mode, root });
+      const listed = r.code === 0 ? (JSON.parse(r.stdout) as { id: string }[]).map((c) => c.id) : [];
+      return [...new Set([...seen, ...listed])];
+    },
+    leaks() {
+      return findLeaks(root, suite.ids(), user);
+    },
+    cleanup() {
+      const ids = suite.ids();
+      for (const id of ids) devenv(['container', 'rm', '-f', id], { mode, root });
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  if (uid !== 0) spawnChown(root, uid);
+  return suite;
+}
+
+function spawnChown(path: string, uid: number): void {
+  // mkdir as root, then hand the store to the test user.
+  spawnSync('chown', ['-R', `${uid}:${uid}`, path]);
+}
