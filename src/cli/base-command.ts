@@ -53,7 +53,8 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
     else if (text !== undefined && text !== '') process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   }
 
-  protected override async catch(error: Error & { exitCode?: number }): Promise<never> {
+  protected override async catch(error: Error & { exitCode?: number; code?: string }): Promise<never> {
+    if (error.code === 'EEXIT') throw error; // this.exit(n): not a failure to render
     const wantsJson = this.flags?.json ?? this.argv.includes('--json');
     const devenvError =
       error instanceof DevenvError

@@ -7,6 +7,7 @@ import { DevenvError } from '../../errors.js';
 import { withFileLock } from '../../host/file-lock.js';
 import { parseMemorySize } from '../../runtime/cgroups/memory-size.js';
 import { parseCpus } from '../../runtime/cgroups/cpu-quota.js';
+import { assertLimitsSupported } from '../../runtime/cgroups/cgroup-fs.js';
 import { openCgroupManager } from '../../runtime/cgroups/open-cgroup-manager.js';
 import { createBundle, listIncompleteBundles, listRecords, type ContainerRecord } from '../../runtime/container-store.js';
 import { readRootfsFile, resolveContainerUser } from '../../runtime/container-user.js';
@@ -116,19 +117,8 @@ export async function createContainer(ctx: ServiceContext, options: CreateContai
 
   // Cgroups: check now that the asked-for limits can be applied, so a bad request creates nothing.
   const cgroups = openCgroupManager();
+  assertLimitsSupported(cgroups.setup, options.name ?? 'new', limits);
   const unusable = cgroups.setup.controllers.filter((c) => !c.usable);
-  const wanted = [
-    limits.memoryBytes !== undefined ? 'memory' : '',
-    limits.cpus !== undefined ? 'cpu' : '',
-    limits.pidsLimit !== undefined ? 'pids' : '',
-  ].filter(Boolean);
-  const missing = unusable.filter((c) => wanted.includes(c.controller));
-  if (missing.length > 0) {
-    throw new DevenvError('CGROUP_UNAVAILABLE', `cannot limit ${missing.map((m) => m.controller).join(', ')}: ${missing[0]?.reason ?? 'controller not usable'}`, {
-      kind: 'external',
-      hint: cgroups.setup.fix ?? 'Run `devenv doctor` for the fix.',
-    });
-  }
 
   const lowerdirs = [rootfs];
   const idMappings =
