@@ -1,6 +1,7 @@
 import { DevenvError } from '../errors.js';
 import { createContainer } from '../services/container/create.js';
 import type { CreateContainerOptions } from '../services/container/create-options.js';
+import { releaseName } from '../runtime/container-store.js';
 import { removeContainer } from '../services/container/remove.js';
 import { describeExit, startContainer } from '../services/container/start.js';
 import { CREATE_ALL_ARG_SPECS, RUN_ARG_SPECS } from './container-flags.js';
@@ -60,8 +61,9 @@ export async function containerRunMain(argv: readonly string[]): Promise<number>
     if (options.tty && !detach && !process.stdin.isTTY) {
       ctx.logger.warn('the input device is not a TTY; running without -t would avoid this');
     }
-    // Attached --rm: we remove the container ourselves after reading how it ended.
-    const record = await createContainer(ctx, { ...options, autoRemove: options.autoRemove && detach });
+    // --rm: the monitor removes the container when it ends (it reports how it ended first), so a killed
+    // devenv still leaves nothing behind.
+    const record = await createContainer(ctx, options);
     let started;
     try {
       started = await startContainer(ctx, record, { attached: !detach });
@@ -83,7 +85,7 @@ export async function containerRunMain(argv: readonly string[]): Promise<number>
     const exit = await (started.finished as NonNullable<typeof started.finished>);
     const oom = describeExit(record, exit);
     if (oom) process.stderr.write(`Error: ${oom}\n`);
-    if (options.autoRemove) await removeContainer(ctx, record, { force: true });
+    if (options.autoRemove) releaseName(ctx.root, record.name, record.id);
     if (json) process.stdout.write(`${JSON.stringify({ id: record.id, name: record.name, exitCode: exit.exitCode, oomKilled: exit.oomKilled })}\n`);
     return exit.exitCode;
   });

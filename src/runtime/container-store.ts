@@ -1,7 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { DevenvError } from '../errors.js';
+import { DevenvError, isErrnoCode } from '../errors.js';
 import { writeJsonAtomic } from '../host/atomic-file.js';
 import { isSameProcessAlive } from './process-state.js';
 import type { ContainerSpecInput } from './spec.js';
@@ -75,7 +75,7 @@ export function createBundle(root: string, record: ContainerRecord): string {
   mkdirSync(tmp, { mode: 0o700 });
   try {
     for (const sub of ['rootfs', 'upper', 'work']) mkdirSync(join(tmp, sub), { mode: 0o755 });
-    writeJsonAtomic(join(tmp, 'container.json'), record);
+    writeJsonAtomic(join(tmp, 'container.json'), record, { durable: true });
     renameSync(tmp, join(dir, record.id));
   } catch (error) {
     rmSync(tmp, { recursive: true, force: true });
@@ -116,8 +116,64 @@ export function listIncompleteBundles(root: string): string[] {
   }
 }
 
+/** The name index: `containers/.names/<name>` is a symlink to the id. Creating a symlink is atomic, so two
+ * creates racing for one name cannot both win; a link whose bundle is gone (crash, `--rm -d`) is free again. */
+function namesDir(root: string): string {
+  return join(containersDir(root), '.names');
+}
+
+function nameOwner(root: string, name: string): string | undefined {
+  try {
+    const id = readlinkSync(join(namesDir(root), name));
+    return existsSync(join(bundleDir(root, id), 'container.json')) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function isNameTaken(root: string, name: string): boolean {
+  return nameOwner(root, name) !== undefined;
+}
+
+/** Claim `name` for `id`, or throw CONTAINER_NAME_IN_USE naming the owner. */
+export function claimName(root: string, name: string, id: string): void {
+  mkdirSync(namesDir(root), { recursive: true, mode: 0o700 });
+  const link = join(namesDir(root), name);
+  for (let attempt = 0; attempt < 3; attempt += 1) {
+    try {
+      symlinkSync(id, link);
+      return;
+    } catch (error) {
+      if (!isErrnoCode(error, 'EEXIST')) throw error;
+      const owner = nameOwner(root, name);
+      if (owner) {
+        throw new DevenvError('CONTAINER_NAME_IN_USE', `the name \`${name}\` is already used by container ${owner.slice(0, 12)}`, {
+          hint: `Remove it (\`devenv container rm ${name}\`) or choose another --name.`,
+        });
+      }
+      rmSync(link, { force: true }); // stale: its container is gone
+    }
+  }
+  throw new DevenvError('CONTAINER_NAME_IN_USE', `the name \`${name}\` is being claimed by another command`);
+}
+
+/** Give the name back if it still points at `id`. */
+export function releaseName(root: string, name: string, id: string): void {
+  const link = join(namesDir(root), name);
+  try {
+    if (readlinkSync(link) === id) unlinkSync(link);
+  } catch {
+    // already gone
+  }
+}
+
 /** Find a container by full id, name, or unique id prefix, as Docker does. */
 export function findRecord(root: string, ref: string): ContainerRecord {
+  const direct = /^[0-9a-f]{64}$/.test(ref) ? readRecord(root, ref) : undefined;
+  if (direct) return direct;
+  const owner = nameOwner(root, ref);
+  const named = owner ? readRecord(root, owner) : undefined;
+  if (named) return named;
   const records = listRecords(root);
   const exact = records.find((r) => r.id === ref || r.name === ref);
   if (exact) return exact;

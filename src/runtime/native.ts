@@ -12,9 +12,15 @@ export interface NativeAddon {
   pidfdSendSignal(pidfd: number, signal: number): void;
 }
 
-/** The package root: two levels above this file in both src/ (tests) and dist/ (built). */
+let root: string | undefined;
+
+/** The package root: the nearest ancestor of this module with a package.json (src/, dist/ and the dist/fast.js bundle). */
 export function packageRoot(): string {
-  return join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  if (root) return root;
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir);
+  root = dir;
+  return dir;
 }
 
 export function nativeBuildDir(): string {

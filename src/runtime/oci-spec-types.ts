@@ -50,6 +50,8 @@ export interface DevenvSpecExtension {
   stdin: boolean;
   logPath: string;
   autoRemove: boolean;
+  /** Where the runtime keeps the compiled seccomp filter for this profile (shared by containers with the same one). */
+  seccompCache?: string;
 }
 
 export interface OciSpec {

@@ -8,6 +8,7 @@ import { runtimeBinary } from './native.js';
 export type RuntimeMessage =
   | { type: 'warning'; message: string }
   | { type: 'started'; pid: number }
+  | { type: 'exited'; exitCode: number; signal: string | null; oomKilled: boolean; finishedAt?: string }
   | { type: 'error'; code: string; errno: number; syscall?: string; path?: string; message: string; exitCode: number };
 
 export interface RuntimeLaunch {
@@ -16,6 +17,8 @@ export interface RuntimeLaunch {
   warnings: string[];
   /** Resolves with the runtime's exit code (for attached runs: the container's). */
   exited: Promise<number>;
+  /** Attached `run`: how the container ended, as the runtime reported it before any autoRemove (set once `exited` resolved). */
+  exit?: { exitCode: number; signal: string | null; oomKilled: boolean; finishedAt?: string };
   child: ChildProcess;
 }
 
@@ -48,6 +51,7 @@ export function runtimeErrorToDevenvError(operation: string, m: Extract<RuntimeM
   });
 }
 
+/** Read JSON lines from the sync fd; `onMessage` sees each one, `done` resolves at EOF. */
 function readMessages(stream: Readable, onMessage: (m: RuntimeMessage) => void): Promise<void> {
   return new Promise((resolve) => {
     let buffer = '';
@@ -87,11 +91,19 @@ export async function launchRuntime(args: string[], options: RuntimeLaunchOption
   let stderr = '';
   if (!options.attached) child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   let outcome: RuntimeMessage | undefined;
-  const sync = child.stdio[3] as Readable;
-  await readMessages(sync, (m) => {
+  let exit: RuntimeLaunch['exit'];
+  let settle: (() => void) | undefined;
+  const decided = new Promise<void>((resolve) => (settle = resolve));
+  // The runtime reports started/error and (attached run) later exited, then closes the fd.
+  const done = readMessages(child.stdio[3] as Readable, (m) => {
     if (m.type === 'warning') warnings.push(m.message);
-    else outcome ??= m;
+    else if (m.type === 'exited') exit = { exitCode: m.exitCode, signal: m.signal, oomKilled: m.oomKilled, ...(m.finishedAt ? { finishedAt: m.finishedAt } : {}) };
+    else if (!outcome) {
+      outcome = m;
+      settle?.();
+    }
   });
+  await Promise.race([decided, done]);
   if (!outcome) {
     const code = await exited.catch(() => -1);
     throw new DevenvError('RUNTIME_SETUP', `${options.operation}: the runtime exited (${code}) without reporting${stderr ? `: ${stderr.trim()}` : ''}`, {
@@ -104,7 +116,16 @@ export async function launchRuntime(args: string[], options: RuntimeLaunchOption
     throw runtimeErrorToDevenvError(options.operation, outcome);
   }
   if (outcome.type !== 'started') throw new DevenvError('INTERNAL', `${options.operation}: unexpected runtime message`);
-  return { pid: outcome.pid, warnings, exited, child };
+  const launch: RuntimeLaunch = {
+    pid: outcome.pid,
+    warnings,
+    child,
+    exited: Promise.all([exited, done]).then(([code]) => {
+      if (exit) launch.exit = exit;
+      return code;
+    }),
+  };
+  return launch;
 }
 
 function signalNumber(name: NodeJS.Signals): number | undefined {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
 import type {
@@ -46,6 +47,8 @@ export interface ContainerSpecInput {
   resources: { memoryBytes?: number; cpus?: number; pidsLimit?: number };
   rlimits: OciRlimit[];
   autoRemove: boolean;
+  /** Directory for compiled seccomp filters (`<root>/cache/seccomp`); none: no caching. */
+  seccompCacheDir?: string;
   tools: { newuidmap: string; newgidmap: string; fuseOverlayfs: string };
 }
 
@@ -109,6 +112,13 @@ function resources(input: ContainerSpecInput): OciSpec['linux']['resources'] {
   return out;
 }
 
+/** One cache file per distinct profile: the runtime compiles a profile to BPF once (~13 ms) and reuses it. */
+function seccompCachePath(input: ContainerSpecInput): string | undefined {
+  if (!input.seccomp || input.privileged || !input.seccompCacheDir) return undefined;
+  const digest = createHash('sha256').update(JSON.stringify(input.seccomp)).digest('hex').slice(0, 32);
+  return join(input.seccompCacheDir, `${digest}.bpf`);
+}
+
 /** Build the container's config.json. Pure: same input, same document. */
 export function buildContainerSpec(input: ContainerSpecInput): OciSpec {
   const spec: OciSpec = {
@@ -156,6 +166,7 @@ export function buildContainerSpec(input: ContainerSpecInput): OciSpec {
       stdin: input.stdin,
       logPath: join(input.bundleDir, 'ctr.log'),
       autoRemove: input.autoRemove,
+      ...(seccompCachePath(input) ? { seccompCache: seccompCachePath(input) } : {}),
     },
   };
   return spec;

@@ -141,10 +141,11 @@ export function parseUlimitFlag(value: string): OciRlimit {
       hint: `Use NAME=SOFT[:HARD] with NAME one of ${Object.keys(RLIMITS).join(', ')}.`,
     });
   }
-  const num = (s: string): number => (s === 'unlimited' || s === '-1' ? 2 ** 64 - 1 : Number(s));
+  // -1 is RLIM_INFINITY in config.json (the runtime's JSON parser has no unsigned 64-bit integers).
+  const num = (s: string): number => (s === 'unlimited' || s === '-1' ? -1 : Number(s));
   const soft = num(m[2] as string);
   const hard = m[3] === undefined ? soft : num(m[3]);
-  if (soft > hard) throw new DevenvError('USAGE', `invalid --ulimit value \`${value}\`: soft limit above hard limit`);
+  if (hard !== -1 && (soft === -1 || soft > hard)) throw new DevenvError('USAGE', `invalid --ulimit value \`${value}\`: soft limit above hard limit`);
   return { type, soft, hard };
 }
 

@@ -4,12 +4,11 @@ import { userInfo } from 'node:os';
 import { join, posix } from 'node:path';
 
 import { DevenvError } from '../../errors.js';
-import { withFileLock } from '../../host/file-lock.js';
 import { parseMemorySize } from '../../runtime/cgroups/memory-size.js';
 import { parseCpus } from '../../runtime/cgroups/cpu-quota.js';
 import { assertLimitsSupported } from '../../runtime/cgroups/cgroup-fs.js';
 import { openCgroupManager } from '../../runtime/cgroups/open-cgroup-manager.js';
-import { createBundle, listIncompleteBundles, listRecords, type ContainerRecord } from '../../runtime/container-store.js';
+import { claimName, createBundle, isNameTaken, listIncompleteBundles, releaseName, type ContainerRecord } from '../../runtime/container-store.js';
 import { readRootfsFile, resolveContainerUser } from '../../runtime/container-user.js';
 import { computeIdMappings, parseSubIdFile, rangesForUser } from '../../runtime/idmap.js';
 import { resolveCapabilities } from '../../runtime/security/capabilities.js';
@@ -147,15 +146,10 @@ export async function createContainer(ctx: ServiceContext, options: CreateContai
 
   const dir = join(ctx.root, 'containers');
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  return withFileLock(join(dir, '.names.lock'), { what: 'the container store' }, async () => {
-    removeStaleBundles(ctx.root);
-    const name = options.name !== undefined ? checkContainerName(options.name) : generateContainerName(new Set(listRecords(ctx.root).map((r) => r.name)));
-    const taken = listRecords(ctx.root).find((r) => r.name === name);
-    if (taken) {
-      throw new DevenvError('CONTAINER_NAME_IN_USE', `the name \`${name}\` is already used by container ${taken.id.slice(0, 12)}`, {
-        hint: `Remove it (\`devenv container rm ${name}\`) or choose another --name.`,
-      });
-    }
+  removeStaleBundles(ctx.root);
+  const name = options.name !== undefined ? checkContainerName(options.name) : generateContainerName((n) => isNameTaken(ctx.root, n));
+  claimName(ctx.root, name, id);
+  try {
     const record: ContainerRecord = {
       id,
       name,
@@ -194,5 +188,8 @@ export async function createContainer(ctx: ServiceContext, options: CreateContai
     };
     createBundle(ctx.root, record);
     return record;
-  });
+  } catch (error) {
+    releaseName(ctx.root, name, id);
+    throw error;
+  }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { DevenvError } from '../../errors.js';
 import { withFileLock } from '../../host/file-lock.js';
 import { openCgroupManager } from '../../runtime/cgroups/open-cgroup-manager.js';
-import { bundleDir, readContainerState, type ContainerRecord } from '../../runtime/container-store.js';
+import { bundleDir, readContainerState, releaseName, type ContainerRecord } from '../../runtime/container-store.js';
 import { runtimeBinary } from '../../runtime/native.js';
 import type { ServiceContext } from '../service-context.js';
 import { stopLocked } from './stop.js';
@@ -63,4 +63,5 @@ export async function removeContainer(ctx: ServiceContext, record: ContainerReco
     if (paths.length > 0) await openCgroupManager().removeContainerCgroup(paths);
   });
   removeBundleDir(dir, record.spec.rootless);
+  releaseName(ctx.root, record.name, record.id);
 }

@@ -1,3 +1,4 @@
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DevenvError } from '../../errors.js';
@@ -48,7 +49,13 @@ export async function startContainer(ctx: ServiceContext, record: ContainerRecor
     const cgroup = await cgroupManager.createContainerCgroup(record.id, record.limits);
     let launch: RuntimeLaunch;
     try {
-      const spec = buildContainerSpec({ ...record.spec, cgroups: { version: cgroup.paths.length > 0 ? cgroup.version : 0, paths: cgroup.paths } });
+      const seccompCacheDir = join(ctx.root, 'cache', 'seccomp');
+      mkdirSync(seccompCacheDir, { recursive: true, mode: 0o700 });
+      const spec = buildContainerSpec({
+        ...record.spec,
+        cgroups: { version: cgroup.paths.length > 0 ? cgroup.version : 0, paths: cgroup.paths },
+        seccompCacheDir,
+      });
       writeJsonAtomic(join(dir, 'config.json'), spec);
       launch = await launchRuntime(['run', '--bundle', dir, ...(options.attached ? [] : ['--detach'])], {
         operation: `start container \`${record.name}\``,
@@ -61,7 +68,7 @@ export async function startContainer(ctx: ServiceContext, record: ContainerRecor
     const result: StartContainerResult = { record, pid: launch.pid, warnings: [...record.warnings, ...launch.warnings] };
     if (options.attached) {
       result.finished = launch.exited.then(async (code) => {
-        const exit = readContainerState(dir).exit ?? { exitCode: code, signal: null, oomKilled: false };
+        const exit = launch.exit ?? readContainerState(dir).exit ?? { exitCode: code, signal: null, oomKilled: false };
         // The monitor removes the cgroups; make sure even if it could not.
         await cgroupManager.removeContainerCgroup(cgroup.paths).catch(() => undefined);
         return exit;

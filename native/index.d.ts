@@ -1,0 +1,32 @@
+// Types of native/build/Release/devenv_native.node (src/addon.cc). The TypeScript side loads the .node file
+// itself (createRequire) and casts the result to DevenvNative.
+
+/**
+ * What every addon function throws on a failed syscall: an Error shaped like Node's own system errors.
+ * `code` is the errno name ("EAGAIN"), `errno` its positive number (as in the runtime's sync-fd errors,
+ * unlike Node's negative libuv numbers), `syscall` the failing call. Bad arguments throw TypeError/RangeError.
+ */
+export interface NativeSystemError extends Error {
+  code: string;
+  errno: number;
+  syscall: string;
+  path?: string;
+}
+
+/** The addon's exports. */
+export interface DevenvNative {
+  /**
+   * flock(2) the file open on `fd`: exclusive (LOCK_EX) or shared (LOCK_SH). Blocking calls wait (and block
+   * the event loop) until the lock is granted. Returns true when locked, false when `nonBlocking` and another
+   * open file description holds a conflicting lock. Unlock by closing the fd.
+   */
+  flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean;
+  /** pidfd_open(2): a close-on-exec fd referring to `pid`; close it with fs.closeSync. Throws ESRCH when gone. */
+  pidfdOpen(pid: number): number;
+  /** pidfd_send_signal(2): send signal number `signal` (0 only checks the process is alive; ESRCH when it exited). */
+  pidfdSendSignal(pidfd: number, signal: number): void;
+}
+
+export declare function flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean;
+export declare function pidfdOpen(pid: number): number;
+export declare function pidfdSendSignal(pidfd: number, signal: number): void;
