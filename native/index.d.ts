@@ -25,8 +25,18 @@ export interface DevenvNative {
   pidfdOpen(pid: number): number;
   /** pidfd_send_signal(2): send signal number `signal` (0 only checks the process is alive; ESRCH when it exited). */
   pidfdSendSignal(pidfd: number, signal: number): void;
+  /**
+   * posix_spawn `file` with `args` (argv[0] is `file`), stdio inherited or on /dev/null, and the write end of a
+   * new pipe as fd 3. Returns the pid and the (close-on-exec) read end. Used on hot paths instead of
+   * child_process, whose loading costs more than the container start.
+   */
+  spawnWithSync(file: string, args: string[], inheritStdio: boolean): { pid: number; syncFd: number };
+  /** Block until child `pid` ends; its exit code, or 128+signal when a signal killed it. */
+  waitExit(pid: number): number;
 }
 
 export declare function flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean;
 export declare function pidfdOpen(pid: number): number;
 export declare function pidfdSendSignal(pidfd: number, signal: number): void;
+export declare function spawnWithSync(file: string, args: string[], inheritStdio: boolean): { pid: number; syncFd: number };
+export declare function waitExit(pid: number): number;

@@ -9,6 +9,10 @@
 
 #include "lock.h"
 #include "pidfd.h"
+#include "spawn.h"
+
+#include <unistd.h>
+#include <vector>
 
 namespace {
 
@@ -76,7 +80,45 @@ Napi::Value PidfdSendSignal(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// spawnWithSync(file, args, inheritStdio): { pid, syncFd }. args excludes argv[0] (file is used).
+Napi::Value SpawnWithSync(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsArray()) {
+    throw Napi::TypeError::New(env, "spawnWithSync(file: string, args: string[], inheritStdio: boolean)");
+  }
+  std::string file = info[0].As<Napi::String>().Utf8Value();
+  bool inherit = BoolArg(info, 2, "inheritStdio");
+  Napi::Array list = info[1].As<Napi::Array>();
+  std::vector<std::string> args;
+  args.push_back(file);
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value v = list.Get(i);
+    if (!v.IsString()) throw Napi::TypeError::New(env, "The \"args\" argument must be an array of strings");
+    args.push_back(v.As<Napi::String>().Utf8Value());
+  }
+  std::vector<char *> argv;
+  for (auto &a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int sync_fd = -1;
+  pid_t pid = dv_spawn_with_sync(file.c_str(), argv.data(), inherit ? 1 : 0, &sync_fd);
+  if (pid < 0) throw ErrnoError(env, errno, "posix_spawn", file.c_str());
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("pid", Napi::Number::New(env, pid));
+  out.Set("syncFd", Napi::Number::New(env, sync_fd));
+  return out;
+}
+
+// waitExit(pid): blocks until the child ends; its exit code (128+signal when killed).
+Napi::Value WaitExit(const Napi::CallbackInfo &info) {
+  int pid = IntArg(info, 0, "pid", 1);
+  int code = 0;
+  if (dv_wait_exit(pid, &code) < 0) throw ErrnoError(info.Env(), errno, "waitpid");
+  return Napi::Number::New(info.Env(), code);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("spawnWithSync", Napi::Function::New(env, SpawnWithSync, "spawnWithSync"));
+  exports.Set("waitExit", Napi::Function::New(env, WaitExit, "waitExit"));
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal, "pidfdSendSignal"));

@@ -25,10 +25,11 @@ export async function containerExecMain(argv: readonly string[]): Promise<number
       ...(typeof flags.workdir === 'string' ? { workdir: flags.workdir } : {}),
     });
     printWarnings(ctx, result.warnings);
-    if (!result.exitCode) {
+    if (!result.wait) {
       if (json) process.stdout.write(`${JSON.stringify({ pid: result.pid })}\n`);
       return 0;
     }
-    return result.exitCode;
+    process.on('SIGINT', () => undefined); // the terminal delivers it to the command too; we wait for its end
+    return result.wait();
   });
 }

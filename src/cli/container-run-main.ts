@@ -76,13 +76,11 @@ export async function containerRunMain(argv: readonly string[]): Promise<number>
       process.stdout.write(json ? `${JSON.stringify({ id: record.id, name: record.name, pid: started.pid })}\n` : `${record.id}\n`);
       return 0;
     }
-    const forward = (signal: NodeJS.Signals): void => {
-      // The runtime shares our process group and gets terminal signals itself; ignore them here.
-      void signal;
-    };
-    process.on('SIGINT', forward);
-    process.on('SIGTERM', forward);
-    const exit = await (started.finished as NonNullable<typeof started.finished>);
+    // Terminal signals reach the runtime (same process group), which forwards them to the container: we only
+    // wait for the end. A SIGTERM aimed at devenv alone ends devenv and leaves the container running.
+    process.on('SIGINT', () => undefined);
+    process.on('SIGQUIT', () => undefined);
+    const exit = await (started.wait as NonNullable<typeof started.wait>)();
     const oom = describeExit(record, exit);
     if (oom) process.stderr.write(`Error: ${oom}\n`);
     if (options.autoRemove) releaseName(ctx.root, record.name, record.id);

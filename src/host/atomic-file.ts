@@ -1,5 +1,6 @@
 import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+
+let counter = 0;
 
 export interface AtomicWriteOptions {
   mode?: number;
@@ -9,7 +10,7 @@ export interface AtomicWriteOptions {
 
 /** Write a file so readers see the old or the new content, never a part: temp file, (fsync,) rename. */
 export function writeFileAtomic(path: string, data: string, options: AtomicWriteOptions = {}): void {
-  const tmp = `${path}.tmp-${randomBytes(4).toString('hex')}`;
+  const tmp = `${path}.tmp-${process.pid}-${(counter += 1)}`;
   const fd = openSync(tmp, 'w', options.mode ?? 0o644);
   try {
     writeSync(fd, data);

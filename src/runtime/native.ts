@@ -10,6 +10,8 @@ export interface NativeAddon {
   flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean;
   pidfdOpen(pid: number): number;
   pidfdSendSignal(pidfd: number, signal: number): void;
+  spawnWithSync(file: string, args: string[], inheritStdio: boolean): { pid: number; syncFd: number };
+  waitExit(pid: number): number;
 }
 
 let root: string | undefined;

@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+
+import { fnv1a64 } from '../host/random-id.js';
 
 import type {
   OciCapabilities,
@@ -115,7 +116,7 @@ function resources(input: ContainerSpecInput): OciSpec['linux']['resources'] {
 /** One cache file per distinct profile: the runtime compiles a profile to BPF once (~13 ms) and reuses it. */
 function seccompCachePath(input: ContainerSpecInput): string | undefined {
   if (!input.seccomp || input.privileged || !input.seccompCacheDir) return undefined;
-  const digest = createHash('sha256').update(JSON.stringify(input.seccomp)).digest('hex').slice(0, 32);
+  const digest = fnv1a64(JSON.stringify(input.seccomp));
   return join(input.seccompCacheDir, `${digest}.bpf`);
 }
 

@@ -18,8 +18,8 @@ export default class ContainerStart extends BaseCommand<typeof ContainerStart> {
       const record = findRecord(ctx.root, ref);
       const started = await startContainer(ctx, record, { attached: this.flags.attach });
       for (const w of started.warnings) this.logger.warn(w);
-      if (started.finished) {
-        const exit = await started.finished;
+      if (started.wait) {
+        const exit = await started.wait();
         const oom = describeExit(record, exit);
         if (oom) this.logger.error(oom);
         process.exitCode = exit.exitCode;

@@ -1,4 +1,4 @@
-import { randomInt } from 'node:crypto';
+const randomInt = (n: number): number => Math.floor(Math.random() * n);
 
 const ADJECTIVES = ['brave', 'calm', 'eager', 'fancy', 'gentle', 'happy', 'jolly', 'keen', 'lucid', 'merry', 'nimble', 'proud', 'quiet', 'rapid', 'sharp', 'tidy', 'vivid', 'witty', 'young', 'zesty'];
 const NOUNS = ['badger', 'cedar', 'dingo', 'ember', 'falcon', 'gecko', 'heron', 'ibis', 'jaguar', 'koala', 'lemur', 'marten', 'newt', 'otter', 'panda', 'quokka', 'raven', 'stoat', 'tapir', 'walrus'];

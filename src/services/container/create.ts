@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { accessSync, constants, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join, posix } from 'node:path';
 
 import { DevenvError } from '../../errors.js';
+import { randomHex } from '../../host/random-id.js';
 import { parseMemorySize } from '../../runtime/cgroups/memory-size.js';
 import { parseCpus } from '../../runtime/cgroups/cpu-quota.js';
 import { assertLimitsSupported } from '../../runtime/cgroups/cgroup-fs.js';
@@ -135,7 +135,7 @@ export async function createContainer(ctx: ServiceContext, options: CreateContai
   const files = { passwd: readRootfsFile(lowerdirs, 'etc/passwd'), group: readRootfsFile(lowerdirs, 'etc/group') };
   const user = resolveContainerUser(options.user ?? (keepId ? `${uid}:${gid}` : undefined), files);
 
-  const id = randomBytes(32).toString('hex');
+  const id = randomHex(32);
   const capabilities = resolveCapabilities({ add: options.capAdd, drop: options.capDrop, privileged: options.privileged });
   const hostname = options.hostname ?? id.slice(0, 12);
   const baseEnv = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`, `HOME=${user.home}`, ...(options.tty ? ['TERM=xterm'] : [])];

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join, posix } from 'node:path';
 
 import { DevenvError } from '../../errors.js';
 import { writeJsonAtomic } from '../../host/atomic-file.js';
+import { randomHex } from '../../host/random-id.js';
 import { bundleDir, readContainerState, type ContainerRecord } from '../../runtime/container-store.js';
 import { readRootfsFile, resolveContainerUser } from '../../runtime/container-user.js';
 import type { OciProcess } from '../../runtime/oci-spec-types.js';
@@ -28,8 +28,8 @@ export interface ExecOptions {
 export interface ExecResult {
   pid: number;
   warnings: string[];
-  /** Attached: resolves with the command's exit code. */
-  exitCode?: Promise<number>;
+  /** Attached: block until the command ends; its exit code. */
+  wait?: () => number;
 }
 
 /** The OCI process object of an exec, from the container's own settings and the exec flags. Pure. */
@@ -72,14 +72,14 @@ export async function execInContainer(ctx: ServiceContext, record: ContainerReco
       hint: `Start it first: devenv container start ${record.name}`,
     });
   }
-  const processFile = join(dir, `exec-${randomBytes(6).toString('hex')}.json`);
+  const processFile = join(dir, `exec-${randomHex(6)}.json`);
   writeJsonAtomic(processFile, buildExecProcess(record, options, process.env));
   try {
-    const launch = await launchRuntime(['exec', '--bundle', dir, '--process', processFile, ...(options.detach ? ['--detach'] : [])], {
+    const launch = launchRuntime(['exec', '--bundle', dir, '--process', processFile, ...(options.detach ? ['--detach'] : [])], {
       operation: `exec in container \`${record.name}\``,
       attached: !options.detach,
     });
-    return { pid: launch.pid, warnings: launch.warnings, ...(options.detach ? {} : { exitCode: launch.exited }) };
+    return { pid: launch.pid, warnings: launch.warnings, ...(options.detach ? {} : { wait: () => launch.wait().code }) };
   } finally {
     rmSync(processFile, { force: true });
   }

@@ -1,12 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { closeSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DevenvError } from '../../errors.js';
 import { withFileLock } from '../../host/file-lock.js';
 import { openCgroupManager } from '../../runtime/cgroups/open-cgroup-manager.js';
 import { bundleDir, readContainerState, releaseName, type ContainerRecord } from '../../runtime/container-store.js';
-import { runtimeBinary } from '../../runtime/native.js';
+import { loadAddon, runtimeBinary } from '../../runtime/native.js';
 import type { ServiceContext } from '../service-context.js';
 import { stopLocked } from './stop.js';
 
@@ -32,9 +31,12 @@ export function removeBundleDir(dir: string, rootless: boolean): void {
     rmSync(dir, { recursive: true, force: true });
     return;
   }
-  const result = spawnSync(runtimeBinary(), ['remove-tree', '--bundle', dir, dir], { encoding: 'utf8' });
-  if (result.status !== 0) {
-    throw new DevenvError('STORE_IO', `remove container files in ${dir}: ${result.stderr.trim() || `runtime exited ${result.status}`}`, {
+  const addon = loadAddon();
+  const { pid, syncFd } = addon.spawnWithSync(runtimeBinary(), ['remove-tree', '--bundle', dir, dir], true);
+  closeSync(syncFd);
+  const code = addon.waitExit(pid);
+  if (code !== 0) {
+    throw new DevenvError('STORE_IO', `remove container files in ${dir}: the runtime's remove-tree failed (exit ${code}; its error is above)`, {
       kind: 'external',
     });
   }

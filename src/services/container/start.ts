@@ -26,8 +26,8 @@ export interface StartContainerResult {
   record: ContainerRecord;
   pid: number;
   warnings: string[];
-  /** Attached only: resolves when the container ended. */
-  finished?: Promise<ExitState>;
+  /** Attached only: block until the container ended (the caller has nothing else to do) and say how. */
+  wait?: () => Promise<ExitState>;
 }
 
 /**
@@ -57,7 +57,7 @@ export async function startContainer(ctx: ServiceContext, record: ContainerRecor
         seccompCacheDir,
       });
       writeJsonAtomic(join(dir, 'config.json'), spec);
-      launch = await launchRuntime(['run', '--bundle', dir, ...(options.attached ? [] : ['--detach'])], {
+      launch = launchRuntime(['run', '--bundle', dir, ...(options.attached ? [] : ['--detach'])], {
         operation: `start container \`${record.name}\``,
         attached: options.attached,
       });
@@ -67,12 +67,13 @@ export async function startContainer(ctx: ServiceContext, record: ContainerRecor
     }
     const result: StartContainerResult = { record, pid: launch.pid, warnings: [...record.warnings, ...launch.warnings] };
     if (options.attached) {
-      result.finished = launch.exited.then(async (code) => {
-        const exit = launch.exit ?? readContainerState(dir).exit ?? { exitCode: code, signal: null, oomKilled: false };
+      const attached = launch;
+      result.wait = async () => {
+        const { code, exit } = attached.wait();
         // The monitor removes the cgroups; make sure even if it could not.
         await cgroupManager.removeContainerCgroup(cgroup.paths).catch(() => undefined);
-        return exit;
-      });
+        return exit ?? readContainerState(dir).exit ?? { exitCode: code, signal: null, oomKilled: false };
+      };
     }
     return result;
   } finally {
