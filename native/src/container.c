@@ -193,6 +193,16 @@ void dv_container_child(struct dv_spec *s, int premade_rootfs) {
   struct dv_msg m;
   if (dv_msg_recv(sock, &m) <= 0 || m.type != DV_MSG_GO) _exit(125);
   if (s->rootless && s->ns[DV_NS_USER]) {
+    /* Become root of the namespace before the exec: execve as any other id (the user's own id maps to itself
+     * with keep-id) would drop every capability the setup needs. */
+    if (setresgid(0, 0, 0) < 0) {
+      dv_fail(&err, errno, "setresgid", NULL, "become gid 0 in the user namespace (is 0 in linux.gidMappings?)");
+      die(sock, &err);
+    }
+    if (setresuid(0, 0, 0) < 0) {
+      dv_fail(&err, errno, "setresuid", NULL, "become uid 0 in the user namespace (is 0 in linux.uidMappings?)");
+      die(sock, &err);
+    }
     char *argv[] = {"devenv-runtime", "_setup", (char *)s->bundle, NULL};
     char *envp[] = {NULL}; /* nothing of the caller's environment needs to live in the container's init */
     syscall(SYS_execveat, DV_CHILD_EXE_FD, "", argv, envp, AT_EMPTY_PATH);

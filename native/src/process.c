@@ -408,10 +408,49 @@ static int resolve_command(const struct dv_process *p, char *out, size_t out_len
   return -1;
 }
 
+/* Capabilities the process may still hold: its bounding set. A privileged container, or an added capability,
+ * can only have what devenv itself has (this sandbox's root lacks CAP_SYS_RESOURCE, for one), as in Podman. */
+static uint64_t current_bounding(void) {
+  uint64_t set = 0;
+  for (int cap = 0; cap < 64; cap++) {
+    int has = prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+    if (has < 0) break;
+    if (has == 1) set |= 1ULL << cap;
+  }
+  return set;
+}
+
+/* Close every fd but stdio and keep: nothing of the runtime's may serve as a working directory or a way out. */
+static void close_other_fds(int keep) {
+  if (keep > 3) syscall(SYS_close_range, 3U, (unsigned)keep - 1, 0);
+  syscall(SYS_close_range, (unsigned)(keep < 3 ? 3 : keep + 1), ~0U, 0);
+}
+
 void dv_process_exec(const struct dv_process *p, const struct dv_seccomp *sc, int err_fd) {
   struct dv_error err;
   int last_cap = 40;
   char path[PATH_MAX];
+
+  close_other_fds(err_fd);
+  uint64_t available = current_bounding();
+  uint64_t wanted = p->cap_bounding | p->cap_effective | p->cap_permitted;
+  if (wanted & ~available) {
+    char names[512] = "";
+    size_t used = 0;
+    for (int cap = 0; cap < 64 && used < sizeof(names) - 8; cap++) {
+      if ((wanted & ~available) & (1ULL << cap)) used += (size_t)snprintf(names + used, sizeof(names) - used, "%s%d", used ? "," : "", cap);
+    }
+    /* A privileged container asks for every capability: only warn when some were named explicitly. */
+    if (p->cap_bounding != ~0ULL && (p->cap_bounding & ~available) != (((1ULL << 41) - 1) & ~available))
+      dv_write_warning(err_fd, "capabilities devenv itself does not have were left out (numbers %s)", names);
+  }
+  struct dv_process masked = *p;
+  masked.cap_bounding &= available;
+  masked.cap_effective &= available;
+  masked.cap_permitted &= available;
+  masked.cap_inheritable &= available;
+  masked.cap_ambient &= available;
+  p = &masked;
 
   if (apply_rlimits(p, err_fd, &err) < 0) goto fail;
   /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, so it must happen before the capabilities
@@ -436,6 +475,14 @@ void dv_process_exec(const struct dv_process *p, const struct dv_seccomp *sc, in
   if (chdir(p->cwd) < 0) {
     dv_fail(&err, errno, "chdir", p->cwd, "change to the working directory %s", p->cwd);
     goto fail;
+  }
+  {
+    /* The directory must be inside the container's root (getcwd fails or says "(unreachable)" otherwise). */
+    char cwd[PATH_MAX];
+    if (getcwd(cwd, sizeof(cwd)) == NULL || cwd[0] != '/') {
+      dv_fail(&err, EPERM, "getcwd", p->cwd, "the working directory %s is outside the container", p->cwd);
+      goto fail;
+    }
   }
   if (resolve_command(p, path, sizeof(path), &err) < 0) goto fail;
   if (cloexec_fds(&err) < 0) goto fail;

@@ -1,7 +1,8 @@
-import { existsSync, readFileSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { testUser, uidOf } from '../support/devenv-cli.js';
 import { createSuite, type Suite } from '../support/suite.js';
 
 describe.each(['root', 'rootless'] as const)('container lifecycle (%s)', (mode) => {
@@ -50,6 +51,17 @@ describe.each(['root', 'rootless'] as const)('container lifecycle (%s)', (mode) 
     expect(r.stdout.trim()).toBe('inside');
     expect(existsSync(join(s.rootfs, 'etc', 'written'))).toBe(false);
     expect(readFileSync(join(shared, 'file'), 'utf8').trim()).toBe('bound');
+  });
+
+  it('--userns keep-id runs as the invoking user, and files in bind mounts keep their owner', () => {
+    const uid = s.mode === 'root' ? 0 : uidOf(testUser());
+    const shared = join(s.dir, `keep-${mode}`);
+    mkdirSync(shared);
+    chownSync(shared, uid, uid);
+    const r = s.runIn(['--rm', '--userns', 'keep-id', '-v', `${shared}:/w`], ['sh', '-c', 'id -u; touch /w/made-inside']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.trim()).toBe(String(uid));
+    expect(statSync(join(shared, 'made-inside')).uid).toBe(uid);
   });
 
   it('passes env, env files, workdir and user', () => {

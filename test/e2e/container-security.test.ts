@@ -63,6 +63,25 @@ describe.each(['root', 'rootless'] as const)('container isolation (%s)', (mode) 
     expect(caps([])).toBe(0x800405fbn);
     expect(caps(['--cap-drop', 'ALL'])).toBe(0n);
     expect(caps(['--cap-drop', 'ALL', '--cap-add', 'NET_RAW'])).toBe(1n << 13n);
+    // privileged: as root (no user namespace) every capability devenv itself has; rootless, all of them in its namespace
+    const hostBounding = BigInt(`0x${/CapBnd:\s+([0-9a-f]+)/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0'}`);
+    expect(caps(['--privileged'])).toBe(mode === 'root' ? hostBounding : (1n << 41n) - 1n);
+  });
+
+  it('cannot reach its monitor by the host pid either', () => {
+    const id = s.runIn(['-d'], ['sleep', '300']).stdout.trim();
+    const state = JSON.parse(readFileSync(join(s.root, 'containers', id, 'state.json'), 'utf8')) as { monitorPid: number };
+    const r = s.run(['container', 'exec', id, '/probe', 'ptrace', String(state.monitorPid)]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(probeLines(r.stdout).every((l) => l.ok)).toBe(true);
+    expect(s.run(['container', 'rm', '-f', id]).code).toBe(0);
+  });
+
+  it('has only loopback with --network none, and the host network with --network host', () => {
+    const none = s.runIn(['--rm', '--network', 'none'], ['ls', '/sys/class/net']);
+    expect(none.stdout.trim().split(/\s+/)).toEqual(['lo']);
+    const host = s.runIn(['--rm', '--network', 'host'], ['ls', '/sys/class/net']);
+    expect(host.stdout.trim().split(/\s+/).length).toBeGreaterThan(1);
   });
 
   it('resolves mount targets inside the container even through a symlink to a host path', () => {

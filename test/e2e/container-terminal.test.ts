@@ -1,0 +1,79 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { DEVENV_BIN, REPO_ROOT, testUser } from '../support/devenv-cli.js';
+import { createSuite, type Suite } from '../support/suite.js';
+
+interface PtyResult {
+  output: string;
+  exit: number | null;
+  failed?: string;
+}
+
+/** Run bin/devenv in a real pty (test/support/pty-session.py) with scripted input and resizes. */
+function inPty(s: Suite, args: string[], steps: object[]): PtyResult {
+  const devenv = [process.execPath, DEVENV_BIN, ...args];
+  const cmd = s.mode === 'root' ? ['env', `DEVENV_ROOT=${s.root}`, ...devenv] : ['runuser', '-u', testUser(), '--', 'env', `DEVENV_ROOT=${s.root}`, ...devenv];
+  const r = spawnSync('python3', [join(REPO_ROOT, 'test', 'support', 'pty-session.py'), '24', '80', '--', ...cmd], {
+    input: steps.map((x) => JSON.stringify(x)).join('\n'),
+    encoding: 'utf8',
+    timeout: 60_000,
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
+  });
+  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as PtyResult;
+}
+
+describe.each(['root', 'rootless'] as const)('terminals (%s)', (mode) => {
+  let s: Suite;
+  beforeAll(() => {
+    s = createSuite(mode, 'tty');
+  });
+  afterAll(() => {
+    if (!s) return;
+    const leaks = s.leaks();
+    s.cleanup();
+    expect(leaks).toEqual({ mounts: [], processes: [], cgroups: [] });
+  });
+
+  it('run -it gives the container a real terminal of the right size', () => {
+    const r = inPty(s, ['container', 'run', '--rm', '-it', '--rootfs', s.rootfs, 'sh'], [
+      { send: 'stty size; tty; echo mark-$((6*7))\r' },
+      { expect: 'mark-42' },
+      { send: 'exit 5\r' },
+    ]);
+    expect(r.failed, r.output).toBeUndefined();
+    expect(r.output).toMatch(/24 80/);
+    expect(r.output).toMatch(/\/dev\/pts\/\d+/);
+    expect(r.exit).toBe(5);
+  });
+
+  it('exec -it follows window resizes and passes the exit code', () => {
+    const id = s.runIn(['-d', '--name', `tty-${mode}`], ['sleep', '300']).stdout.trim();
+    const r = inPty(s, ['container', 'exec', '-it', `tty-${mode}`, 'sh'], [
+      { send: 'stty size; echo first-$((1+1))\r' },
+      { expect: 'first-2' },
+      { resize: [40, 120] },
+      { send: 'stty size; echo second-$((2+2))\r' },
+      { expect: 'second-4' },
+      { send: 'exit 3\r' },
+    ]);
+    expect(r.failed, r.output).toBeUndefined();
+    expect(r.output).toMatch(/24 80/);
+    expect(r.output).toMatch(/40 120/);
+    expect(r.exit).toBe(3);
+    expect(s.run(['container', 'rm', '-f', id]).code).toBe(0);
+  });
+
+  it('Ctrl-C in a terminal reaches the container, not devenv', () => {
+    const r = inPty(s, ['container', 'run', '--rm', '-it', '--rootfs', s.rootfs, 'sh'], [
+      { send: 'trap "echo got-int" INT; echo ready-$((3*3))\r' },
+      { expect: 'ready-9' },
+      { send: '\x03' },
+      { expect: 'got-int' },
+      { send: 'exit 0\r' },
+    ]);
+    expect(r.failed, r.output).toBeUndefined();
+    expect(r.exit).toBe(0);
+  });
+});
