@@ -25,8 +25,14 @@ export interface CgroupSetupOptions {
   cgroupRoot?: string;
   /** Default /proc (reads `self/mountinfo` and `self/cgroup`). */
   procRoot?: string;
+  /** The user to resolve the setup for (default: the current process's uid). 0 means root. */
   uid?: number;
   username?: string;
+  /**
+   * The user's primary group, for group-writable cgroup directories. Default: the current process's gid when `uid` is
+   * the current process's uid, else none (group write permission then never counts).
+   */
+  gid?: number;
   env?: NodeJS.ProcessEnv;
   /**
    * devenv's parent cgroup, relative to each hierarchy root. Default: `DEVENV_CGROUP_PARENT`, else `devenv` as
@@ -60,13 +66,42 @@ function currentUsername(uid: number, env: NodeJS.ProcessEnv): string {
   return env.USER || env.LOGNAME || String(uid);
 }
 
-function isWritable(path: string): boolean {
+/** Whom writability is judged for: the user the setup is resolved for, not necessarily the calling process. */
+interface CgroupUser {
+  uid: number;
+  gid: number | undefined;
+}
+
+/**
+ * Whether `user` may write to `path`. For root, ask the kernel (access(2) as the calling process when that is
+ * root; root is not subject to permission bits, so only a read-only file system or an immutable file refuses
+ * otherwise). For any other user, judge from the owner, group and mode as the kernel would (owner bits if the
+ * user owns it, else group bits if its group is the user's `gid`, else the other bits); a read-only file system
+ * or an immutable file refuses whoever asks. access(2) alone would answer for the calling process: as root, every
+ * directory would look writable by every user.
+ */
+function isWritableBy(path: string, user: CgroupUser): boolean {
+  let stats;
   try {
-    accessSync(path, constants.W_OK);
-    return true;
+    stats = statSync(path);
   } catch {
     return false;
   }
+  let refusedCode: string | undefined;
+  try {
+    accessSync(path, constants.W_OK);
+  } catch (error) {
+    refusedCode = (error as NodeJS.ErrnoException).code ?? 'UNKNOWN';
+  }
+  // Checked by the kernel before any permission bits: they refuse every user, root included.
+  if (refusedCode === 'EROFS' || refusedCode === 'EPERM') return false;
+  if (user.uid === 0) {
+    // As root, the kernel's answer is final; a non-root caller's EACCES does not apply to root.
+    return refusedCode === undefined || (refusedCode === 'EACCES' && process.getuid?.() !== 0);
+  }
+  if (stats.uid === user.uid) return (stats.mode & 0o200) !== 0;
+  if (user.gid !== undefined && stats.gid === user.gid) return (stats.mode & 0o020) !== 0;
+  return (stats.mode & 0o002) !== 0;
 }
 
 function isDirectory(path: string): boolean {
@@ -110,6 +145,7 @@ export function resolveCgroupSetup(options: CgroupSetupOptions = {}): CgroupSetu
   const procRoot = options.procRoot ?? DEFAULT_PROC_ROOT;
   const uid = options.uid ?? process.getuid?.() ?? 0;
   const username = options.username ?? currentUsername(uid, env);
+  const gid = options.gid ?? (uid === process.getuid?.() ? process.getgid?.() : undefined);
   const override =
     options.parent !== undefined
       ? validateCgroupParent(options.parent, 'cgroup parent')
@@ -117,7 +153,7 @@ export function resolveCgroupSetup(options: CgroupSetupOptions = {}): CgroupSetu
         ? validateCgroupParent(env[CGROUP_PARENT_ENV], CGROUP_PARENT_ENV)
         : undefined;
   const mounts = detectCgroupMounts({ procRoot, cgroupRoot });
-  const context: ResolveContext = { mounts, uid, username, rootless: uid !== 0, override, procRoot };
+  const context: ResolveContext = { mounts, user: { uid, gid }, username, rootless: uid !== 0, override, procRoot };
   if (mounts.mode === 'v2' && mounts.v2) return resolveV2(context, mounts.v2);
   if (mounts.mode === 'none') {
     return {
@@ -138,7 +174,8 @@ export function resolveCgroupSetup(options: CgroupSetupOptions = {}): CgroupSetu
 
 interface ResolveContext {
   mounts: CgroupMounts;
-  uid: number;
+  /** The user the setup is for (`options.uid`, `options.gid`): every ownership and writability check is for them. */
+  user: CgroupUser;
   username: string;
   rootless: boolean;
   override: string | undefined;
@@ -146,7 +183,7 @@ interface ResolveContext {
 }
 
 function resolveV1(context: ResolveContext): CgroupSetup {
-  const { mounts, rootless, username, override } = context;
+  const { mounts, user, rootless, username, override } = context;
   const parentName = override ?? (rootless ? `devenv-${username}` : 'devenv');
   const controllers: ControllerStatus[] = [];
   const toDelegate: string[] = [];
@@ -165,7 +202,7 @@ function resolveV1(context: ResolveContext): CgroupSetup {
     }
     const parent = join(hierarchy.mountPoint, parentName);
     if (rootless) {
-      if (isDirectory(parent) && isWritable(parent)) {
+      if (isDirectory(parent) && isWritableBy(parent, user)) {
         controllers.push({ controller, usable: true, parent });
       } else {
         toDelegate.push(parent);
@@ -181,7 +218,7 @@ function resolveV1(context: ResolveContext): CgroupSetup {
       continue;
     }
     const anchor = nearestExistingDirectory(parent, hierarchy.mountPoint);
-    if (isWritable(anchor)) controllers.push({ controller, usable: true, parent });
+    if (isWritableBy(anchor, user)) controllers.push({ controller, usable: true, parent });
     else controllers.push({ controller, usable: false, parent, reason: `\`${anchor}\` is not writable (read-only cgroup filesystem?)` });
   }
   const parents = [...new Set(controllers.filter((c) => c.usable).map((c) => c.parent as string))];
@@ -203,7 +240,11 @@ const SYSTEMD_DELEGATE_FIX = [
   'sudo systemctl daemon-reload   # then log out and in again',
 ].join('\n');
 
-/** The highest directory at or above our own cgroup that is owned by `uid`: the subtree delegated to us. */
+/**
+ * The highest directory at or above our own cgroup that the user owns and may write to (owner write bit): the
+ * subtree delegated to us, where devenv can create its parent cgroup. Ownership and mode are those of the user the
+ * setup is for (`options.uid`), never of the calling process.
+ */
 function findDelegatedAncestor(context: ResolveContext, hierarchy: CgroupHierarchy): { own: string; delegated?: string } {
   let text = '';
   try {
@@ -218,12 +259,14 @@ function findDelegatedAncestor(context: ResolveContext, hierarchy: CgroupHierarc
   let current = directory;
   while (!relative(hierarchy.mountPoint, current).startsWith('..')) {
     let owner: number;
+    let mode: number;
     try {
-      owner = statSync(current).uid;
+      ({ uid: owner, mode } = statSync(current));
     } catch {
       break;
     }
-    if (owner !== context.uid) break;
+    // Only the bits here: a read-only file system is reported by the writability check of the chosen anchor.
+    if (owner !== context.user.uid || (mode & 0o200) === 0) break;
     delegated = current;
     if (current === hierarchy.mountPoint) break;
     current = dirname(current);
@@ -232,7 +275,7 @@ function findDelegatedAncestor(context: ResolveContext, hierarchy: CgroupHierarc
 }
 
 function resolveV2(context: ResolveContext, hierarchy: CgroupHierarchy): CgroupSetup {
-  const { rootless, username, override } = context;
+  const { user, rootless, username, override } = context;
   const unusable = (reason: string, fix?: string): CgroupSetup => ({
     mode: 'v2',
     version: 2,
@@ -249,7 +292,7 @@ function resolveV2(context: ResolveContext, hierarchy: CgroupHierarchy): CgroupS
     const { own, delegated } = findDelegatedAncestor(context, hierarchy);
     if (!delegated) {
       return unusable(
-        `no cgroup delegation for ${username}: our cgroup \`${own}\` is not owned by ${username}`,
+        `no cgroup delegation for ${username}: our cgroup \`${own}\` is not owned and writable by ${username}`,
         `Run devenv inside a systemd user session, e.g. \`systemd-run --user --scope devenv …\`; if controllers are still missing:\n${SYSTEMD_DELEGATE_FIX}`,
       );
     }
@@ -257,7 +300,7 @@ function resolveV2(context: ResolveContext, hierarchy: CgroupHierarchy): CgroupS
   }
 
   const anchor = nearestExistingDirectory(parent, hierarchy.mountPoint);
-  const writable = isWritable(anchor) && isWritable(join(anchor, 'cgroup.subtree_control'));
+  const writable = isWritableBy(anchor, user) && isWritableBy(join(anchor, 'cgroup.subtree_control'), user);
   const available = readControllersFile(join(anchor, 'cgroup.controllers'));
   const controllers: ControllerStatus[] = CGROUP_CONTROLLERS.map((controller) => {
     if (!writable) return { controller, usable: false, parent, reason: `\`${anchor}\` is not writable by ${username}` };

@@ -3,18 +3,13 @@ import { existsSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 
 import { once } from 'node:events';
 import { basename, join } from 'node:path';
 
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { CgroupManager } from '../../../../src/runtime/cgroups/cgroup-manager.js';
 import { detectCgroupMounts } from '../../../../src/runtime/cgroups/detect-cgroup-mode.js';
 import { openCgroupManager } from '../../../../src/runtime/cgroups/open-cgroup-manager.js';
 
-const isRoot = process.getuid?.() === 0;
 const PARENT = `devenv-test-${process.pid}`;
-
-it('runs as root in CI (the real-cgroup tests below need root and are skipped otherwise)', () => {
-  if (process.env.CI) expect(isRoot, 'CI=true but not root: test/integration/runtime/cgroups needs root').toBe(true);
-});
 
 function read(path: string, file: string): string {
   return readFileSync(join(path, file), 'utf8').trim();
@@ -39,9 +34,16 @@ function leftoverParents(): string[] {
   return roots.filter((root) => existsSync(join(root, PARENT))).map((root) => join(root, PARENT));
 }
 
-describe.runIf(isRoot)('cgroups as root on this machine', () => {
+describe('cgroups as root on this machine', () => {
   let manager: CgroupManager;
   const children: ChildProcess[] = [];
+
+  // Real cgroups need root: fail every test loudly rather than skip them (a skipped test is not a passing one).
+  beforeAll(() => {
+    if (process.getuid?.() !== 0) {
+      throw new Error(`test/integration/runtime/cgroups: these tests need root: run them as root, as CI does (uid is ${process.getuid?.()})`);
+    }
+  });
 
   afterAll(async () => {
     for (const child of children) await killAndWait(child);

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
@@ -46,7 +46,26 @@ export interface FakeCgroupHost {
   dir(relativePath: string): string;
   /** Write a file under cgroupRoot. */
   file(relativePath: string, content: string): string;
+  /**
+   * Make paths under cgroupRoot belong to `uid`:`gid`. As root this chowns them; otherwise everything in the fake
+   * tree already belongs to the current user, the only one it can be given to (anyone else throws).
+   */
+  own(relativePaths: string[], uid: number, gid: number): void;
+  /** Removes the fake tree, also when a test made directories in it read-only. */
   cleanup(): void;
+}
+
+/** Give the owner full access to every directory below `path`, so that a non-root user can remove it. */
+function makeRemovable(path: string): void {
+  let stats;
+  try {
+    stats = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!stats.isDirectory()) return;
+  chmodSync(path, 0o700);
+  for (const entry of readdirSync(path)) makeRemovable(join(path, entry));
 }
 
 export function makeFakeCgroupHost(mountinfo: string, procCgroup = '0::/\n'): FakeCgroupHost {
@@ -71,7 +90,22 @@ export function makeFakeCgroupHost(mountinfo: string, procCgroup = '0::/\n'): Fa
       writeFileSync(path, content);
       return path;
     },
-    cleanup: () => rmSync(base, { recursive: true, force: true }),
+    own: (relativePaths, uid, gid) => {
+      const isRoot = process.getuid?.() === 0;
+      for (const relativePath of relativePaths) {
+        const path = join(cgroupRoot, relativePath);
+        if (isRoot) {
+          chownSync(path, uid, gid);
+          continue;
+        }
+        const stats = statSync(path);
+        if (stats.uid !== uid || stats.gid !== gid) throw new Error(`cannot give ${path} to ${uid}:${gid} (it is ${stats.uid}:${stats.gid}): only root can chown`);
+      }
+    },
+    cleanup: () => {
+      makeRemovable(base);
+      rmSync(base, { recursive: true, force: true });
+    },
   };
 }
 
