@@ -104,20 +104,24 @@ static void __attribute__((noreturn)) run_command(const struct dv_spec *s, int s
   dv_process_exec(&s->process, s->seccomp, DV_CHILD_SOCK_FD);
 }
 
+/* uid and gid 0 of the container's user namespace (needs the capabilities the namespace's creator holds). */
+static void become_ns_root(int sock) {
+  struct dv_error err;
+  if (setresgid(0, 0, 0) < 0) {
+    dv_fail(&err, errno, "setresgid", NULL, "become gid 0 in the user namespace (is 0 in linux.gidMappings?)");
+    die(sock, &err);
+  }
+  if (setresuid(0, 0, 0) < 0) {
+    dv_fail(&err, errno, "setresuid", NULL, "become uid 0 in the user namespace (is 0 in linux.uidMappings?)");
+    die(sock, &err);
+  }
+}
+
 static void __attribute__((noreturn)) setup_after_go(const struct dv_spec *s, int premade_rootfs) {
   const int sock = DV_CHILD_SOCK_FD;
   struct dv_error err;
 
-  if (s->ns[DV_NS_USER]) {
-    if (setresgid(0, 0, 0) < 0) {
-      dv_fail(&err, errno, "setresgid", NULL, "become gid 0 in the user namespace (is 0 in linux.gidMappings?)");
-      die(sock, &err);
-    }
-    if (setresuid(0, 0, 0) < 0) {
-      dv_fail(&err, errno, "setresuid", NULL, "become uid 0 in the user namespace (is 0 in linux.uidMappings?)");
-      die(sock, &err);
-    }
-  }
+  if (s->ns[DV_NS_USER]) become_ns_root(sock);
   if (!s->rootless) setgroups(0, NULL); /* drop the host's supplementary groups; refused with setgroups deny */
   prctl(PR_SET_DUMPABLE, 0);
 
@@ -195,14 +199,7 @@ void dv_container_child(struct dv_spec *s, int premade_rootfs) {
   if (s->rootless && s->ns[DV_NS_USER]) {
     /* Become root of the namespace before the exec: execve as any other id (the user's own id maps to itself
      * with keep-id) would drop every capability the setup needs. */
-    if (setresgid(0, 0, 0) < 0) {
-      dv_fail(&err, errno, "setresgid", NULL, "become gid 0 in the user namespace (is 0 in linux.gidMappings?)");
-      die(sock, &err);
-    }
-    if (setresuid(0, 0, 0) < 0) {
-      dv_fail(&err, errno, "setresuid", NULL, "become uid 0 in the user namespace (is 0 in linux.uidMappings?)");
-      die(sock, &err);
-    }
+    become_ns_root(sock);
     char *argv[] = {"devenv-runtime", "_setup", (char *)s->bundle, NULL};
     char *envp[] = {NULL}; /* nothing of the caller's environment needs to live in the container's init */
     syscall(SYS_execveat, DV_CHILD_EXE_FD, "", argv, envp, AT_EMPTY_PATH);

@@ -1,20 +1,11 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { createSuite, type Suite } from '../support/suite.js';
+import { useSuite } from '../support/suite.js';
 
 describe.each(['root', 'rootless'] as const)('bad input (%s)', (mode) => {
-  let s: Suite;
-  beforeAll(() => {
-    s = createSuite(mode, 'bad');
-  });
-  afterAll(() => {
-    if (!s) return;
-    const leaks = s.leaks();
-    s.cleanup();
-    expect(leaks).toEqual({ mounts: [], processes: [], cgroups: [] });
-  });
+  const s = useSuite(mode, 'bad');
 
   const storeEntries = (): string[] => {
     try {

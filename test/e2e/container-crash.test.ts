@@ -1,26 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { devenvSpawn } from '../support/devenv-cli.js';
-import { createSuite, type Suite } from '../support/suite.js';
+import { useSuite, type Suite } from '../support/suite.js';
 
 function statusOf(s: Suite, ref: string): string {
   return (JSON.parse(s.run(['container', 'inspect', ref]).stdout) as { status: string }[])[0]?.status ?? 'missing';
 }
 
 describe.each(['root', 'rootless'] as const)('state survives kill -9 (%s)', (mode) => {
-  let s: Suite;
-  beforeAll(() => {
-    s = createSuite(mode, 'crash');
-  });
-  afterAll(() => {
-    if (!s) return;
-    const leaks = s.leaks();
-    s.cleanup();
-    expect(leaks).toEqual({ mounts: [], processes: [], cgroups: [] });
-  });
+  const s = useSuite(mode, 'crash');
 
   it('shows the truth after the container process is killed, and rm -f cleans up', () => {
     const id = s.runIn(['-d'], ['sleep', '300']).stdout.trim();

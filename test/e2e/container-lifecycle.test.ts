@@ -1,21 +1,12 @@
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { testUser, uidOf } from '../support/devenv-cli.js';
-import { createSuite, type Suite } from '../support/suite.js';
+import { useSuite } from '../support/suite.js';
 
 describe.each(['root', 'rootless'] as const)('container lifecycle (%s)', (mode) => {
-  let s: Suite;
-  beforeAll(() => {
-    s = createSuite(mode, 'life');
-  });
-  afterAll(() => {
-    if (!s) return;
-    const leaks = s.leaks();
-    s.cleanup();
-    expect(leaks).toEqual({ mounts: [], processes: [], cgroups: [] });
-  });
+  const s = useSuite(mode, 'life');
 
   it('passes exit codes through', () => {
     expect(s.runIn(['--rm'], ['true']).code).toBe(0);

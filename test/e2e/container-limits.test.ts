@@ -1,18 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { createSuite, type Suite } from '../support/suite.js';
+import { useSuite } from '../support/suite.js';
 
 describe.each(['root', 'rootless'] as const)('resource limits (%s)', (mode) => {
-  let s: Suite;
-  beforeAll(() => {
-    s = createSuite(mode, 'lim');
-  });
-  afterAll(() => {
-    if (!s) return;
-    const leaks = s.leaks();
-    s.cleanup();
-    expect(leaks).toEqual({ mounts: [], processes: [], cgroups: [] });
-  });
+  const s = useSuite(mode, 'lim');
 
   it('kills a process that exceeds --memory and reports it as out of memory', () => {
     const r = s.runIn(['--rm', '--memory', '64m'], ['/probe', 'alloc', '200'], { timeoutMs: 60_000 });

@@ -1,8 +1,8 @@
 import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { createSuite, type Suite } from '../support/suite.js';
+import { useSuite } from '../support/suite.js';
 
 interface ProbeLine {
   check: string;
@@ -19,16 +19,7 @@ function probeLines(stdout: string): ProbeLine[] {
 }
 
 describe.each(['root', 'rootless'] as const)('container isolation (%s)', (mode) => {
-  let s: Suite;
-  beforeAll(() => {
-    s = createSuite(mode, 'sec');
-  });
-  afterAll(() => {
-    if (!s) return;
-    const leaks = s.leaks();
-    s.cleanup();
-    expect(leaks).toEqual({ mounts: [], processes: [], cgroups: [] });
-  });
+  const s = useSuite(mode, 'sec');
 
   // Each probe check exits 0 only when the operation was refused as a secure container requires.
   it.each([

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { DEVENV_BIN, REPO_ROOT, testUser } from '../support/devenv-cli.js';
-import { createSuite, type Suite } from '../support/suite.js';
+import { useSuite, type Suite } from '../support/suite.js';
 
 interface PtyResult {
   output: string;
@@ -25,16 +25,7 @@ function inPty(s: Suite, args: string[], steps: object[]): PtyResult {
 }
 
 describe.each(['root', 'rootless'] as const)('terminals (%s)', (mode) => {
-  let s: Suite;
-  beforeAll(() => {
-    s = createSuite(mode, 'tty');
-  });
-  afterAll(() => {
-    if (!s) return;
-    const leaks = s.leaks();
-    s.cleanup();
-    expect(leaks).toEqual({ mounts: [], processes: [], cgroups: [] });
-  });
+  const s = useSuite(mode, 'tty');
 
   it('run -it gives the container a real terminal of the right size', () => {
     const r = inPty(s, ['container', 'run', '--rm', '-it', '--rootfs', s.rootfs, 'sh'], [

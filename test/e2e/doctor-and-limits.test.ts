@@ -1,18 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { createSuite, type Suite } from '../support/suite.js';
+import { useSuite } from '../support/suite.js';
 
 describe.each(['root', 'rootless'] as const)('doctor and rlimits (%s)', (mode) => {
-  let s: Suite;
-  beforeAll(() => {
-    s = createSuite(mode, 'doc');
-  });
-  afterAll(() => {
-    if (!s) return;
-    const leaks = s.leaks();
-    s.cleanup();
-    expect(leaks).toEqual({ mounts: [], processes: [], cgroups: [] });
-  });
+  const s = useSuite(mode, 'doc');
 
   it('doctor --json reports every check with a status, and passes on the prepared CI machine', () => {
     const r = s.run(['doctor', '--json']);

@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,4 +73,27 @@ export function createSuite(mode: Mode, name: string): Suite {
 function spawnChown(path: string, uid: number): void {
   // mkdir as root, then hand the store to the test user.
   spawnSync('chown', ['-R', `${uid}:${uid}`, path]);
+}
+
+/**
+ * Register the suite's set-up and its leak check for the current describe block. Returns the suite (usable
+ * inside tests once beforeAll ran). After the block, it asserts that no mount, process or cgroup was left.
+ */
+export function useSuite(mode: Mode, name: string): Suite {
+  let current: Suite | undefined;
+  beforeAll(() => {
+    current = createSuite(mode, name);
+  });
+  afterAll(() => {
+    if (!current) return;
+    const leaks = current.leaks();
+    current.cleanup();
+    expect(leaks).toEqual({ mounts: [], processes: [], cgroups: [] });
+  });
+  return new Proxy({} as Suite, {
+    get(_target, key) {
+      if (!current) throw new Error(`suite ${name} (${mode}) is used before its beforeAll ran`);
+      return current[key as keyof Suite];
+    },
+  });
 }

@@ -1,4 +1,4 @@
-import { access, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { DevenvError, isErrnoLike } from '../../errors.js';
@@ -12,19 +12,11 @@ import {
   readOomKilled,
   removeCgroupDirectory,
   removeContainerCgroupPaths,
+  pathExists as exists,
   writeCgroupFile,
 } from './cgroup-fs.js';
 import type { CgroupController, CgroupEntry, CgroupLimits, CgroupManager, CgroupSetup, ContainerCgroup } from './cgroup-manager.js';
 import { cpusToQuota } from './cpu-quota.js';
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * cgroup v1 (also used in hybrid mode): one directory per hierarchy, `<hierarchy>/<parent>/<id>`, for the

@@ -1,4 +1,4 @@
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 
 import { DevenvError } from '../../errors.js';
@@ -13,19 +13,11 @@ import {
   readOomKilled,
   removeCgroupDirectory,
   removeContainerCgroupPaths,
+  pathExists as exists,
   writeCgroupFile,
 } from './cgroup-fs.js';
 import type { CgroupEntry, CgroupLimits, CgroupManager, CgroupSetup, ContainerCgroup } from './cgroup-manager.js';
 import { cpusToQuota } from './cpu-quota.js';
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await access(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /**
  * cgroup v2: one directory `<parent>/<id>`. The parent levels below the writable root (the hierarchy root as

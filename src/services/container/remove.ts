@@ -1,4 +1,4 @@
-import { closeSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DevenvError } from '../../errors.js';
@@ -61,8 +61,12 @@ export async function removeContainer(ctx: ServiceContext, record: ContainerReco
         throw new DevenvError('CONTAINER_STATE', `container \`${record.name}\` did not end after SIGKILL`, { kind: 'external' });
       }
     }
-    const paths = cgroupPathsOf(dir);
-    if (paths.length > 0) await openCgroupManager().removeContainerCgroup(paths);
+    // The last start's config.json names its cgroups; a devenv killed between making them and writing it leaves
+    // them unnamed, so also look for the id under every parent devenv uses.
+    const manager = openCgroupManager();
+    const byId = manager.setup.parents.map((parent) => join(parent, record.id)).filter((path) => existsSync(path));
+    const paths = [...new Set([...cgroupPathsOf(dir), ...byId])];
+    if (paths.length > 0) await manager.removeContainerCgroup(paths);
   });
   removeBundleDir(dir, record.spec.rootless);
   releaseName(ctx.root, record.name, record.id);
