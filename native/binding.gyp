@@ -30,7 +30,8 @@
         "src/caps.c",
         "src/seccomp.c",
         "src/pty.c",
-        "src/exec.c"
+        "src/exec.c",
+        "src/idle-memory.c"
       ],
       "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11", "-D_GNU_SOURCE", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2"],
       "libraries": ["-lseccomp", "-ljansson"]

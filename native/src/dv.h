@@ -96,6 +96,10 @@ void dv_tty_copy_winsize(int from_fd, int to_fd);
 int dv_send_fd(int sock, int fd);
 int dv_recv_fd(int sock);
 
+/* ---- idle processes (idle-memory.c) ----------------------------------- */
+/* Return freed heap and the setup's stack pages to the kernel before a process idles (monitor, init). */
+void dv_release_idle_memory(void);
+
 /* ---- commands ---------------------------------------------------------- */
 int dv_cmd_run(int argc, char **argv);         /* monitor.c */
 int dv_cmd_exec(int argc, char **argv);        /* exec.c */

@@ -109,6 +109,7 @@ void dv_init_run(pid_t child, int err_pipe, int sock) {
     _exit(err.exit_code);
   }
   dv_msg_send(sock, DV_MSG_STARTED, 0, NULL);
+  dv_release_idle_memory();
 
   int status = 0;
   for (;;) {

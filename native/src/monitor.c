@@ -622,6 +622,7 @@ int dv_cmd_run(int argc, char **argv) {
   }
 
   if (r->master >= 0 && !r->detach && isatty(0) && dv_tty_make_raw(0, &r->saved) == 0) r->raw = true;
+  dv_release_idle_memory();
   int status = supervise(r, sfd);
   restore_tty(r);
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -274,6 +274,8 @@ int dv_spec_load(const char *bundle, bool with_process, struct dv_spec *s, struc
     return -1;
   if (dv_seccomp_from_json_cached(lx ? json_object_get(lx, "seccomp") : NULL, s->seccomp_cache, &s->seccomp, err) < 0)
     return -1;
+  /* Compiled: the profile's JSON (hundreds of strings) is no longer needed by a process that may idle for days. */
+  if (lx) json_object_del(lx, "seccomp");
 
   if (s->ns[DV_NS_USER] && (s->n_uid_maps == 0 || s->n_gid_maps == 0))
     return bad(err, "linux.uidMappings/gidMappings", "are required with a user namespace");
