@@ -33,6 +33,7 @@
         "src/exec.c",
         "src/idle-memory.c"
       ],
+      "include_dirs": ["gen"],
       "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11", "-D_GNU_SOURCE", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2"],
       "libraries": ["-lseccomp", "-ljansson"]
     }

@@ -10,7 +10,7 @@ echo "== apt packages"
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
   build-essential python3 pkg-config libseccomp-dev libjansson-dev \
-  uidmap slirp4netns passt fuse-overlayfs busybox-static \
+  uidmap slirp4netns passt fuse-overlayfs busybox-static musl-tools libarchive-dev \
   util-linux procps iproute2 ca-certificates
 
 echo "== non-root test user (rootless paths)"
