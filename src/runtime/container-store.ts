@@ -75,7 +75,8 @@ export function createBundle(root: string, record: ContainerRecord): string {
   mkdirSync(tmp, { mode: 0o700 });
   try {
     for (const sub of ['rootfs', 'upper', 'work']) mkdirSync(join(tmp, sub), { mode: 0o755 });
-    writeJsonAtomic(join(tmp, 'container.json'), record, { durable: true });
+    // A --rm container is gone after its run: its record need not survive a power loss.
+    writeJsonAtomic(join(tmp, 'container.json'), record, { durable: !record.autoRemove });
     renameSync(tmp, join(dir, record.id));
   } catch (error) {
     rmSync(tmp, { recursive: true, force: true });

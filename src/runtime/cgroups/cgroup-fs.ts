@@ -1,4 +1,4 @@
-import { mkdir, readdir, readFile, rmdir, writeFile, access } from 'node:fs/promises';
+import { accessSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -22,7 +22,7 @@ function errnoCode(error: unknown): string {
 export async function writeCgroupFile(directory: string, file: string, value: string): Promise<void> {
   const path = join(directory, file);
   try {
-    await writeFile(path, value);
+    writeFileSync(path, value);
   } catch (error) {
     const code = errnoCode(error);
     const hint =
@@ -42,7 +42,7 @@ export async function writeCgroupFile(directory: string, file: string, value: st
 /** Make one cgroup directory. Returns false when it already existed. */
 export async function makeCgroupDirectory(path: string): Promise<boolean> {
   try {
-    await mkdir(path);
+    mkdirSync(path);
     return true;
   } catch (error) {
     if (isErrnoCode(error, 'EEXIST')) return false;
@@ -115,7 +115,7 @@ export function isContainerCgroupPath(path: string, parents: readonly string[]):
 
 async function listSubdirectories(path: string): Promise<string[]> {
   try {
-    const entries = await readdir(path, { withFileTypes: true });
+    const entries = readdirSync(path, { withFileTypes: true });
     return entries.filter((e) => e.isDirectory()).map((e) => join(path, e.name));
   } catch (error) {
     if (isErrnoCode(error, 'ENOENT') || isErrnoCode(error, 'ENOTDIR')) return [];
@@ -134,7 +134,7 @@ export async function removeCgroupDirectory(path: string): Promise<void> {
   for (const child of await listSubdirectories(path)) await removeCgroupDirectory(child);
   for (let attempt = 0; ; attempt += 1) {
     try {
-      await rmdir(path);
+      rmdirSync(path);
       return;
     } catch (error) {
       if (isErrnoCode(error, 'ENOENT')) return;
@@ -177,7 +177,7 @@ export async function readOomKilled(paths: readonly string[]): Promise<boolean> 
     for (const file of ['memory.events', 'memory.oom_control']) {
       let text: string;
       try {
-        text = await readFile(join(path, file), 'utf8');
+        text = readFileSync(join(path, file), 'utf8');
       } catch {
         continue;
       }
@@ -194,7 +194,7 @@ export async function listCgroupProcesses(paths: readonly string[]): Promise<num
   const visit = async (path: string): Promise<void> => {
     let text = '';
     try {
-      text = await readFile(join(path, 'cgroup.procs'), 'utf8');
+      text = readFileSync(join(path, 'cgroup.procs'), 'utf8');
     } catch (error) {
       if (isErrnoCode(error, 'ENOENT')) return;
       throw error;
@@ -222,7 +222,7 @@ export async function listContainerCgroups(parents: readonly string[], knownIds?
 /** Whether `path` exists (any type). */
 export async function pathExists(path: string): Promise<boolean> {
   try {
-    await access(path);
+    accessSync(path);
     return true;
   } catch {
     return false;

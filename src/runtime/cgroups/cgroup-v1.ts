@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DevenvError, isErrnoLike } from '../../errors.js';
@@ -38,9 +38,13 @@ export class CgroupV1Manager implements CgroupManager {
     const made: string[] = [];
     try {
       for (const [parent, controllers] of byParent) {
-        if (!this.setup.rootless) await mkdir(parent, { recursive: true }).catch((error: unknown) => {
-          throw new DevenvError('CGROUP_WRITE', `create cgroup \`${parent}\`: ${isErrnoLike(error) ? error.code : 'error'}`, { kind: 'external', cause: error });
-        });
+        if (!this.setup.rootless) {
+          try {
+            mkdirSync(parent, { recursive: true });
+          } catch (error) {
+            throw new DevenvError('CGROUP_WRITE', `create cgroup \`${parent}\`: ${isErrnoLike(error) ? error.code : 'error'}`, { kind: 'external', cause: error });
+          }
+        }
         const path = await makeFreshContainerCgroup(join(parent, id));
         made.push(path);
         await this.writeLimits(path, controllers, limits);

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
 import { DevenvError } from '../../errors.js';
@@ -59,7 +59,13 @@ export class CgroupV2Manager implements CgroupManager {
   private async enableControllers(level: string): Promise<void> {
     const wanted = this.setup.v2Controllers ?? [];
     if (wanted.length === 0) return;
-    const enabled = (await readFile(join(level, 'cgroup.subtree_control'), 'utf8').catch(() => '')).trim().split(/\s+/);
+    let current = '';
+    try {
+      current = readFileSync(join(level, 'cgroup.subtree_control'), 'utf8');
+    } catch {
+      // not readable: treated as nothing enabled
+    }
+    const enabled = current.trim().split(/\s+/);
     const missing = wanted.filter((c) => !enabled.includes(c));
     // Write only what is missing, so levels that are already set up (the root, systemd's slices) are not touched.
     if (missing.length > 0) await writeCgroupFile(level, 'cgroup.subtree_control', missing.map((c) => `+${c}`).join(' '));

@@ -1,4 +1,4 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 import { isErrnoCode, toDevenvError } from '../../errors.js';
@@ -57,7 +57,7 @@ export async function findThermalThrottlePaths(sysRoot = '/sys'): Promise<string
   const cpuDir = path.join(sysRoot, 'devices/system/cpu');
   let entries: string[];
   try {
-    entries = await readdir(cpuDir);
+    entries = readdirSync(cpuDir);
   } catch (error) {
     if (isErrnoCode(error, 'ENOENT') || isErrnoCode(error, 'ENOTDIR')) return [];
     throw toDevenvError(`list CPUs in \`${cpuDir}\``, error);
@@ -72,7 +72,7 @@ export async function findThermalThrottlePaths(sysRoot = '/sys'): Promise<string
   for (const cpu of cpus) {
     const relative = `devices/system/cpu/cpu${cpu}/thermal_throttle`;
     try {
-      await stat(path.join(sysRoot, relative));
+      statSync(path.join(sysRoot, relative));
       found.push(`/sys/${relative}`);
     } catch (error) {
       if (!isErrnoCode(error, 'ENOENT')) throw toDevenvError(`look for \`${path.join(sysRoot, relative)}\``, error);

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DevenvError } from '../../errors.js';
@@ -71,7 +71,7 @@ export async function startContainer(ctx: ServiceContext, record: ContainerRecor
       result.wait = async () => {
         const { code, exit } = attached.wait();
         // The monitor removes the cgroups; make sure even if it could not.
-        await cgroupManager.removeContainerCgroup(cgroup.paths).catch(() => undefined);
+        if (cgroup.paths.some((path) => existsSync(path))) await cgroupManager.removeContainerCgroup(cgroup.paths).catch(() => undefined);
         return exit ?? readContainerState(dir).exit ?? { exitCode: code, signal: null, oomKilled: false };
       };
     }
