@@ -31,11 +31,15 @@
         "src/seccomp.c",
         "src/pty.c",
         "src/exec.c",
-        "src/idle-memory.c"
+        "src/idle-memory.c",
+        "src/unpack.c",
+        "src/unpack-path.c",
+        "src/unpack-entry.c",
+        "src/unpack-meta.c"
       ],
       "include_dirs": ["gen"],
       "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11", "-D_GNU_SOURCE", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2"],
-      "libraries": ["-lseccomp", "-ljansson"]
+      "libraries": ["-lseccomp", "-ljansson", "-larchive"]
     }
   ]
 }

@@ -26,6 +26,23 @@ export type DevenvErrorCode =
   | 'USER_UNKNOWN'
   | 'IDMAP_MISSING'
   | 'STORE_IO'
+  // images and registries
+  | 'IMAGE_REFERENCE_INVALID'
+  | 'REGISTRY_UNAUTHORIZED'
+  | 'REGISTRY_NOT_FOUND'
+  | 'REGISTRY_UNAVAILABLE'
+  | 'REGISTRY_PROTOCOL'
+  | 'DIGEST_MISMATCH'
+  // image store (src/image/store, src/services/image)
+  | 'IMAGE_NOT_FOUND'
+  | 'IMAGE_IN_USE'
+  | 'STORE_CORRUPT'
+  | 'STORE_LOCKED'
+  // layer unpacking (src/image/unpack; a runtime failure while unpacking reuses RUNTIME_SETUP)
+  | 'LAYER_INVALID'
+  // image archives: import/export (src/image/archive)
+  | 'ARCHIVE_INVALID'
+  | 'ARCHIVE_UNSUPPORTED'
   | 'INTERNAL';
 
 /** Who has to act: the user (bad input), something outside devenv (kernel, registry), or us (a bug). */

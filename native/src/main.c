@@ -1,5 +1,6 @@
 /* devenv-runtime: the single-threaded native runtime (docs/runtime-contract.md). */
 #include "spec.h"
+#include "unpack.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,7 +15,7 @@ static int sync_fd_of(int argc, char **argv) {
 
 int main(int argc, char **argv, char **envp) {
   if (argc < 2) {
-    fprintf(stderr, "usage: devenv-runtime run|exec|remove-tree --bundle DIR ...\n");
+    fprintf(stderr, "usage: devenv-runtime run|exec|remove-tree|unpack ...\n");
     return 125;
   }
   /* A closed 0/1/2 would be reused by the first fds we open (a log, a pipe) and mix them up with stdio. */
@@ -23,14 +24,16 @@ int main(int argc, char **argv, char **envp) {
   struct dv_error err;
   if (dv_ensure_sealed_self(argc, argv, envp, &err) < 0) {
     int fd = sync_fd_of(argc, argv);
-    dv_write_error(fd >= 0 ? fd : (strcmp(argv[1], "remove-tree") == 0 ? 2 : -1), &err);
+    bool json_stderr = strcmp(argv[1], "remove-tree") == 0 || strcmp(argv[1], "unpack") == 0;
+    dv_write_error(fd >= 0 ? fd : (json_stderr ? 2 : -1), &err);
     return strcmp(argv[1], "remove-tree") == 0 ? 1 : 125;
   }
   const char *cmd = argv[1];
   if (strcmp(cmd, "run") == 0) return dv_cmd_run(argc - 1, argv + 1);
   if (strcmp(cmd, "exec") == 0) return dv_cmd_exec(argc - 1, argv + 1);
   if (strcmp(cmd, "remove-tree") == 0) return dv_cmd_remove_tree(argc - 1, argv + 1);
+  if (strcmp(cmd, "unpack") == 0) return dv_cmd_unpack(argc - 1, argv + 1);
   if (strcmp(cmd, "_setup") == 0) return dv_cmd_setup(argc, argv);
-  fprintf(stderr, "devenv-runtime: unknown command %s (run, exec, remove-tree)\n", cmd);
+  fprintf(stderr, "devenv-runtime: unknown command %s (run, exec, remove-tree, unpack)\n", cmd);
   return 125;
 }

@@ -98,6 +98,10 @@ static int remove_entry(int parent, const char *name, const char *shown, int dep
   return 0;
 }
 
+int dv_remove_at(int parent, const char *name, const char *shown, struct dv_error *err) {
+  return remove_entry(parent, name, shown, 0, err);
+}
+
 /* Lexically clean an absolute path: collapse "//", drop ".", resolve ".." (never above "/"). */
 static void clean_path(const char *in, char *out, size_t len) {
   size_t o = 0;

@@ -93,6 +93,9 @@ void dv_iso_now(char *out, size_t len);
 /* Remove paths (each inside s->bundle, or the bundle itself), through a user namespace with the bundle's
  * mappings when rootless. Returns 0 or -1 with *err. */
 int dv_remove_paths(const struct dv_spec *s, const char *const *paths, size_t n, struct dv_error *err);
+/* Remove the entry name of the directory fd parent, recursively, never following a symlink (ENOENT is not an
+ * error). shown names it in messages. Used by the unpacker for entries a later one replaces. */
+int dv_remove_at(int parent, const char *name, const char *shown, struct dv_error *err);
 
 /* ---- monitor <-> container protocol (container.c, monitor.c, init.c) ---
  * One message per SOCK_SEQPACKET record. Fds travel as a separate record sent with dv_send_fd right after

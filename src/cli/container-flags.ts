@@ -32,6 +32,7 @@ export const CREATE_ARG_SPECS: readonly ArgSpec[] = [
   { name: 'tty', short: 't', type: 'boolean', description: 'allocate a pseudo-terminal' },
   { name: 'ulimit', type: 'multiple', description: 'resource limit: nofile=SOFT[:HARD], nproc=…, core=…' },
   { name: 'entrypoint', type: 'string', description: 'override the image entrypoint' },
+  { name: 'pull', type: 'string', options: ['missing', 'always', 'never'], default: 'missing', description: 'pull the image: missing (default), always or never' },
 ];
 
 export const RUN_ONLY_ARG_SPECS: readonly ArgSpec[] = [

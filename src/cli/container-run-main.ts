@@ -1,4 +1,5 @@
 import { DevenvError } from '../errors.js';
+import type { PullProgressEvent } from '../services/image/pull.js';
 import { createContainer } from '../services/container/create.js';
 import type { CreateContainerOptions } from '../services/container/create-options.js';
 import { releaseName } from '../runtime/container-store.js';
@@ -10,16 +11,18 @@ import { contextFromFlags, printWarnings, runDockerStyle } from './docker-style-
 
 function toCreateOptions(flags: ParsedFlags, positionals: string[], command: string): CreateContainerOptions {
   const rootfs = flags.rootfs as string | undefined;
-  if (!rootfs) {
-    throw new DevenvError('USAGE', `${command}: images are not supported yet; pass --rootfs DIR`, {
-      hint: `Usage: devenv ${command} [FLAGS] --rootfs DIR COMMAND [ARG…]`,
-    });
+  // Without --rootfs the first positional is the image, as in `docker run IMAGE [COMMAND…]`.
+  const image = rootfs === undefined ? positionals[0] : undefined;
+  const rest = rootfs === undefined ? positionals.slice(1) : positionals;
+  if (rootfs === undefined && image === undefined) {
+    throw new DevenvError('USAGE', `${command}: no image given`, { hint: `Usage: devenv ${command} [FLAGS] IMAGE [COMMAND [ARG…]] (or --rootfs DIR COMMAND)` });
   }
   const str = (k: string): string | undefined => flags[k] as string | undefined;
   const list = (k: string): string[] => (flags[k] as string[] | undefined) ?? [];
   const options: CreateContainerOptions = {
-    rootfs,
-    command: positionals,
+    ...(rootfs !== undefined ? { rootfs } : {}),
+    ...(image !== undefined ? { image } : {}),
+    command: rest,
     env: list('env'),
     envFiles: list('env-file'),
     volumes: list('volume'),
@@ -42,13 +45,35 @@ function toCreateOptions(flags: ParsedFlags, positionals: string[], command: str
     ['cpus', 'cpus'],
     ['pidsLimit', 'pids-limit'],
     ['userns', 'userns'],
+    ['entrypoint', 'entrypoint'],
   ] as const) {
     const v = str(flag);
     if (v !== undefined) options[key] = v;
   }
+  const pull = str('pull');
+  if (pull === 'missing' || pull === 'always' || pull === 'never') options.pull = pull;
   const network = str('network');
   if (network === 'none' || network === 'host') options.network = network;
   return options;
+}
+
+/**
+ * Pull progress for an implicit pull, on stderr (stdout belongs to the container): drawn with ink on a terminal,
+ * plain lines otherwise, JSON lines under --json. Nothing is loaded unless a pull actually happens.
+ */
+function lazyPullProgress(json: boolean): { onProgress: (event: PullProgressEvent) => void; stop: () => Promise<void> } {
+  let reporter: Promise<{ onProgress: (e: PullProgressEvent) => void; stop: () => Promise<void> }> | undefined;
+  return {
+    onProgress(event) {
+      reporter ??= import('../ui/pull-progress.js').then((m) =>
+        m.createPullProgressReporter(json ? 'json' : process.stderr.isTTY ? 'tty' : 'plain', { stdout: process.stderr, stderr: process.stderr }),
+      );
+      void reporter.then((r) => r.onProgress(event));
+    },
+    async stop() {
+      if (reporter) await (await reporter).stop();
+    },
+  };
 }
 
 /** `devenv container run`: create, start, and (attached) wait; exit code is the container's. */
@@ -63,7 +88,13 @@ export async function containerRunMain(argv: readonly string[]): Promise<number>
     }
     // --rm: the monitor removes the container when it ends (it reports how it ended first), so a killed
     // devenv still leaves nothing behind.
-    const record = await createContainer(ctx, options);
+    const progress = lazyPullProgress(json);
+    let record;
+    try {
+      record = await createContainer(ctx, options, { onPullProgress: progress.onProgress });
+    } finally {
+      await progress.stop();
+    }
     let started;
     try {
       started = await startContainer(ctx, record, { attached: !detach });
@@ -94,7 +125,13 @@ export async function containerCreateMain(argv: readonly string[]): Promise<numb
   return runDockerStyle(argv, 'devenv container create', async (json) => {
     const { flags, positionals } = parseDockerArgs(argv, CREATE_ALL_ARG_SPECS, { command: 'container create', leadingPositionals: 1 });
     const ctx = contextFromFlags(flags);
-    const record = await createContainer(ctx, toCreateOptions(flags, positionals, 'container create'));
+    const progress = lazyPullProgress(json);
+    let record;
+    try {
+      record = await createContainer(ctx, toCreateOptions(flags, positionals, 'container create'), { onPullProgress: progress.onProgress });
+    } finally {
+      await progress.stop();
+    }
     process.stdout.write(json ? `${JSON.stringify({ id: record.id, name: record.name })}\n` : `${record.id}\n`);
     return 0;
   });

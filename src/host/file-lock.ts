@@ -1,8 +1,8 @@
 import { closeSync, openSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { DevenvError } from '../errors.js';
-import { loadAddon } from '../runtime/native.js';
+import { DevenvError, type DevenvErrorCode } from '../errors.js';
+import { loadAddon } from './native-addon.js';
 
 /** A held flock(2) lock; the kernel releases it if the process dies, so a kill -9 never leaves it stuck. */
 export interface FileLock {
@@ -10,39 +10,59 @@ export interface FileLock {
 }
 
 export interface LockOptions {
-  /** What is locked, for the error message ("container `web`"). */
+  /** What is locked, for the error message ("container `web`", "image store"). */
   what: string;
+  /** A shared lock (many holders) instead of an exclusive one. */
+  shared?: boolean;
   timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Error code and hint when the wait times out (default CONTAINER_LOCKED). */
+  busyCode?: DevenvErrorCode;
+  busyHint?: string;
 }
 
-/** Take an exclusive lock on `path` (created if needed), waiting up to timeoutMs. */
-export async function acquireFileLock(path: string, options: LockOptions): Promise<FileLock> {
-  const { flock } = loadAddon();
-  const fd = openSync(path, 'a', 0o600);
-  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
-  let delay = 5;
-  try {
-    while (!flock(fd, true, true)) {
-      if (Date.now() > deadline) {
-        throw new DevenvError('CONTAINER_LOCKED', `${options.what} is busy: another devenv command holds its lock`, {
-          hint: 'Wait for the other command to finish, then retry.',
-        });
-      }
-      await sleep(delay);
-      delay = Math.min(delay * 2, 100);
-    }
-  } catch (error) {
-    closeSync(fd);
-    throw error;
-  }
+function heldLock(fd: number): FileLock {
   let released = false;
   return {
     release() {
       if (released) return;
       released = true;
-      closeSync(fd); // closing the last fd drops the flock
+      closeSync(fd); // the lock goes with the last fd of this open file description
     },
   };
+}
+
+/**
+ * Take the lock on `path` (created if needed) without waiting: undefined when someone holds a conflicting one.
+ * flock locks belong to open file descriptions, so two callers in one process conflict as two processes do.
+ */
+export function tryLockFile(path: string, shared = false): FileLock | undefined {
+  const fd = openSync(path, 'a', 0o600);
+  let locked = false;
+  try {
+    locked = loadAddon().flock(fd, !shared, true);
+  } finally {
+    if (!locked) closeSync(fd);
+  }
+  return locked ? heldLock(fd) : undefined;
+}
+
+/** Wait (polling, so the event loop keeps running) for the lock, up to `timeoutMs` (default 30 s). */
+export async function acquireFileLock(path: string, options: LockOptions): Promise<FileLock> {
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let delay = 5;
+  for (;;) {
+    const lock = tryLockFile(path, options.shared ?? false);
+    if (lock) return lock;
+    options.signal?.throwIfAborted();
+    if (Date.now() > deadline) {
+      throw new DevenvError(options.busyCode ?? 'CONTAINER_LOCKED', `${options.what} is busy: another devenv command holds its lock`, {
+        hint: options.busyHint ?? 'Wait for the other command to finish, then retry.',
+      });
+    }
+    await sleep(delay);
+    delay = Math.min(delay * 2, 100);
+  }
 }
 
 /** Run fn while holding the lock. */

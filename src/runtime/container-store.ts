@@ -11,8 +11,10 @@ export interface ContainerRecord {
   id: string;
   name: string;
   created: string;
-  /** The root filesystem directory given with --rootfs (images come with the images issue). */
+  /** The root file system: the --rootfs directory, or the image reference it was made from. */
   rootfs: string;
+  /** Set when the container was made from an image: what `image rm` and `image prune` must keep. */
+  image?: { reference: string; manifestDigest: string; configDigest: string; chainIds?: string[] };
   command: string[];
   /** Resolved create options; cgroup paths are filled in at each start. */
   spec: Omit<ContainerSpecInput, 'cgroups'>;

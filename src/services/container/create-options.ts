@@ -7,7 +7,13 @@ import type { OciRlimit } from '../../runtime/oci-spec-types.js';
 
 /** `container create` / `run` options after flag parsing, before validation (values as the user typed them). */
 export interface CreateContainerOptions {
-  rootfs: string;
+  /** A root file system directory (--rootfs) … */
+  rootfs?: string;
+  /** … or an image reference, pulled when missing (like `docker run`). */
+  image?: string;
+  /** --entrypoint: replaces the image's entrypoint (and drops its Cmd, as Docker does). */
+  entrypoint?: string;
+  pull?: 'missing' | 'always' | 'never';
   name?: string;
   command: string[];
   env: string[];

@@ -14,6 +14,9 @@ import { computeIdMappings, parseSubIdFile, rangesForUser } from '../../runtime/
 import { resolveCapabilities } from '../../runtime/security/capabilities.js';
 import { defaultMaskedPaths, defaultReadonlyPaths, findThermalThrottlePaths } from '../../runtime/security/masked-paths.js';
 import { defaultSeccompProfile } from '../../runtime/security/seccomp-profile.js';
+import type { ImageConfig } from '../../image/types.js';
+import { withResolvedImage } from '../image/resolve-image.js';
+import type { PullProgressEvent } from '../image/pull.js';
 import type { ServiceContext } from '../service-context.js';
 import {
   checkContainerName,
@@ -63,6 +66,28 @@ export function mergeEnv(...lists: string[][]): string[] {
   return [...map.values()];
 }
 
+/** Where a container's root file system comes from: a directory, or an image's unpacked layers. */
+interface RootfsSource {
+  lowerdirs: string[];
+  /** What `ls` shows: the directory or the image reference. */
+  label: string;
+  image?: ContainerRecord['image'];
+  config?: ImageConfig['config'];
+}
+
+/** Docker's rule: ENTRYPOINT + (the given command, or the image's CMD); --entrypoint drops the image's CMD. */
+export function containerCommand(options: Pick<CreateContainerOptions, 'command' | 'entrypoint'>, config?: ImageConfig['config']): string[] {
+  const entrypoint = options.entrypoint !== undefined ? (options.entrypoint === '' ? [] : [options.entrypoint]) : (config?.Entrypoint ?? []);
+  const cmd = options.command.length > 0 ? options.command : options.entrypoint !== undefined ? [] : (config?.Cmd ?? []);
+  const args = [...entrypoint, ...cmd];
+  if (args.length === 0) {
+    throw new DevenvError('USAGE', 'no command given and the image defines none', {
+      hint: 'Say what to run, e.g. `devenv container run IMAGE sh` (with --rootfs: `--rootfs DIR sh`).',
+    });
+  }
+  return args;
+}
+
 /** Half-made bundles of a devenv killed during create: only ever plain files of ours, safe to delete. */
 function removeStaleBundles(root: string): void {
   for (const dir of listIncompleteBundles(root)) {
@@ -78,8 +103,35 @@ function removeStaleBundles(root: string): void {
  * Validate everything and write a new container bundle. Nothing is created when any option is wrong: the
  * checks all run before the bundle appears (atomically) in the store.
  */
-export async function createContainer(ctx: ServiceContext, options: CreateContainerOptions): Promise<ContainerRecord> {
-  const rootfs = checkRootfs(options.rootfs);
+export async function createContainer(ctx: ServiceContext, options: CreateContainerOptions, hooks: CreateHooks = {}): Promise<ContainerRecord> {
+  if (options.rootfs !== undefined) {
+    const rootfs = checkRootfs(options.rootfs);
+    return createWithSource(ctx, options, { lowerdirs: [rootfs], label: rootfs });
+  }
+  if (options.image === undefined) {
+    throw new DevenvError('USAGE', 'no image given', { hint: 'Usage: devenv container run [FLAGS] IMAGE [COMMAND [ARG…]] (or --rootfs DIR COMMAND)' });
+  }
+  // The image store's shared lock is held until the record naming the image exists, so a prune cannot take its
+  // layers away in between.
+  const resolveOptions = { pull: options.pull ?? 'missing', ...(hooks.onPullProgress ? { onProgress: hooks.onPullProgress } : {}) } as const;
+  return withResolvedImage(ctx, options.image, resolveOptions, (resolved) =>
+    createWithSource(ctx, options, {
+      lowerdirs: resolved.lowerdirs,
+      label: resolved.reference,
+      image: { reference: resolved.reference, manifestDigest: resolved.manifestDigest, configDigest: resolved.configDigest, chainIds: resolved.chainIds },
+      ...(resolved.config.config ? { config: resolved.config.config } : {}),
+    }),
+  );
+}
+
+/** What the caller of createContainer may observe. */
+export interface CreateHooks {
+  /** Progress of an implicit pull (only called when the image must be fetched). */
+  onPullProgress?: (event: PullProgressEvent) => void;
+}
+
+async function createWithSource(ctx: ServiceContext, options: CreateContainerOptions, source: RootfsSource): Promise<ContainerRecord> {
+  const command = containerCommand(options, source.config);
   const env = process.env;
   const userEnv = [
     ...readEnvFiles(options.envFiles, env),
@@ -97,9 +149,6 @@ export async function createContainer(ctx: ServiceContext, options: CreateContai
   }
   if (options.workdir !== undefined && !posix.isAbsolute(options.workdir)) {
     throw new DevenvError('USAGE', `invalid --workdir \`${options.workdir}\`: it must be an absolute path`);
-  }
-  if (options.command.length === 0) {
-    throw new DevenvError('USAGE', 'no command given: with --rootfs, say what to run (e.g. `devenv container run --rootfs DIR sh`)');
   }
 
   const uid = process.getuid?.() ?? 0;
@@ -119,7 +168,7 @@ export async function createContainer(ctx: ServiceContext, options: CreateContai
   assertLimitsSupported(cgroups.setup, options.name ?? 'new', limits);
   const unusable = cgroups.setup.controllers.filter((c) => !c.usable);
 
-  const lowerdirs = [rootfs];
+  const lowerdirs = source.lowerdirs;
   const idMappings =
     !rootless && options.privileged
       ? null
@@ -133,12 +182,19 @@ export async function createContainer(ctx: ServiceContext, options: CreateContai
           subgids: rangesForUser(parseSubIdFile(readSubIds('/etc/subgid')), { name: hostUser, uid }),
         });
   const files = { passwd: readRootfsFile(lowerdirs, 'etc/passwd'), group: readRootfsFile(lowerdirs, 'etc/group') };
-  const user = resolveContainerUser(options.user ?? (keepId ? `${uid}:${gid}` : undefined), files);
+  const user = resolveContainerUser(options.user ?? (keepId ? `${uid}:${gid}` : source.config?.User || undefined), files);
 
   const id = randomHex(32);
   const capabilities = resolveCapabilities({ add: options.capAdd, drop: options.capDrop, privileged: options.privileged });
   const hostname = options.hostname ?? id.slice(0, 12);
-  const baseEnv = [`PATH=${DEFAULT_PATH}`, `HOSTNAME=${hostname}`, `HOME=${user.home}`, ...(options.tty ? ['TERM=xterm'] : [])];
+  const imageEnv = source.config?.Env ?? [];
+  const baseEnv = mergeEnv(
+    [`PATH=${DEFAULT_PATH}`],
+    imageEnv,
+    [`HOSTNAME=${hostname}`],
+    imageEnv.some((e) => e.startsWith('HOME=')) ? [] : [`HOME=${user.home}`],
+    options.tty ? ['TERM=xterm'] : [],
+  );
 
   const thermalThrottlePaths = options.privileged ? [] : await findThermalThrottlePaths();
   const warnings: string[] = [];
@@ -154,8 +210,9 @@ export async function createContainer(ctx: ServiceContext, options: CreateContai
       id,
       name,
       created: new Date().toISOString(),
-      rootfs,
-      command: options.command,
+      rootfs: source.label,
+      ...(source.image ? { image: source.image } : {}),
+      command,
       limits,
       autoRemove: options.autoRemove,
       warnings,
@@ -164,9 +221,9 @@ export async function createContainer(ctx: ServiceContext, options: CreateContai
         bundleDir: join(dir, id),
         hostname,
         rootfs: { driver: 'overlay', lowerdirs },
-        args: options.command,
+        args: command,
         env: mergeEnv(baseEnv, userEnv),
-        cwd: options.workdir ?? '/',
+        cwd: options.workdir ?? (source.config?.WorkingDir || '/'),
         user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
         terminal: options.tty,
         stdin: options.interactive,
