@@ -44,6 +44,6 @@ const r = gyp.endsWith('.js')
   : spawnSync(gyp, args, { stdio: 'inherit' });
 if (r.status !== 0) {
   if (r.error) console.error(`devenv: cannot run ${gyp}: ${r.error.message}`);
-  console.error('devenv: building the native runtime failed. It needs g++, make, python3, libseccomp-dev and libjansson-dev.');
+  console.error('devenv: building the native runtime failed. It needs g++, make, python3, musl-tools, libseccomp-dev, libjansson-dev and libarchive-dev.');
   process.exit(r.status ?? 1);
 }

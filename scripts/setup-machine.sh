@@ -10,7 +10,8 @@ echo "== apt packages"
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
   build-essential python3 pkg-config libseccomp-dev libjansson-dev \
-  uidmap slirp4netns passt fuse-overlayfs busybox-static musl-tools libarchive-dev \
+  uidmap slirp4netns passt fuse-overlayfs busybox-static musl-tools libarchive-dev zstd \
+  docker-registry skopeo debootstrap \
   util-linux procps iproute2 ca-certificates
 
 echo "== non-root test user (rootless paths)"

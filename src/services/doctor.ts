@@ -350,7 +350,7 @@ function checkNativeRuntime(packageRoot: string): DoctorCheck {
     ...base,
     status: 'fail',
     detail: `missing: ${missing.join(', ')}`,
-    fix: `npm rebuild devenv   # in a checkout: npm ci (needs a C compiler, libseccomp-dev and libjansson-dev)`,
+    fix: `npm rebuild devenv   # in a checkout: npm install (needs a C compiler, musl-tools, libseccomp-dev, libjansson-dev and libarchive-dev)`,
   };
 }
 

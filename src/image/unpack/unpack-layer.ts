@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
 import { DevenvError, toDevenvError } from '../../errors.js';
-import { runtimeBinary } from '../../runtime/native.js';
+import { runtimeBinary } from '../../host/native-addon.js';
 import { layerCompression } from '../registry/media-types.js';
 
 /** One range of a uid or gid mapping, as in an OCI runtime spec. */
