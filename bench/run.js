@@ -35,9 +35,10 @@ function sh(cmd, opts = {}) {
 }
 
 /** hyperfine over several commands; returns median seconds per name. */
-function hyperfine(commands, { runs = RUNS, warmup = 3, cwd } = {}) {
+function hyperfine(commands, { runs = RUNS, warmup = 3, cwd, prepare } = {}) {
   const out = join(mkdtempSync(join(tmpdir(), 'devenv-bench-')), 'h.json');
   const args = ['-N', '--warmup', String(warmup), '--runs', String(runs), '--export-json', out, '--style', 'basic'];
+  if (prepare) args.push('--prepare', prepare);
   for (const [name, cmd] of Object.entries(commands)) args.push('-n', name, cmd);
   const r = spawnSync('hyperfine', args, { env, cwd, stdio: ['ignore', 'inherit', 'inherit'] });
   if (r.status !== 0) throw new Error(`hyperfine failed (${r.status})`);
@@ -96,6 +97,33 @@ try {
     }
     const r = hyperfine(cmds);
     report('exec <running> true', r.devenv, { 'podman exec': r.podman, 'docker exec': r.docker });
+  }
+  if (!only.length || only.includes('pull')) {
+    // Pull + unpack of the Debian image (one ~51 MB gzip layer) from the loopback registry into an empty store,
+    // on disk and on tmpfs, against podman pull and skopeo copy + umoci unpack of the same image.
+    const DEB = '127.0.0.1:5000/debian:bookworm';
+    const tmpfs = mkdtempSync(join(tmpdir(), 'devenv-bench-tmpfs-'));
+    sh(`mount -t tmpfs -o size=2g tmpfs ${tmpfs}`);
+    try {
+      for (const [where, base] of [['disk', mkdtempSync(join(tmpdir(), 'devenv-bench-disk-'))], ['tmpfs', tmpfs]]) {
+        const ours = join(base, 'devenv');
+        const pod = join(base, 'podman');
+        const umo = join(base, 'umoci');
+        const r = hyperfine(
+          {
+            devenv: `${devenv} image pull -q --root ${ours} ${DEB}`,
+            podman: `podman --root ${pod}/root --runroot ${pod}/run pull -q ${DEB}`,
+            'skopeo+umoci': `sh -c 'mkdir -p ${umo} && skopeo copy -q --src-tls-verify=false docker://${DEB} oci:${umo}/oci:x && umoci unpack --image ${umo}/oci:x ${umo}/bundle >/dev/null'`,
+          },
+          { runs: Number(process.env.BENCH_PULL_RUNS ?? 5), warmup: 1, prepare: `sh -c 'rm -rf ${ours} ${pod} ${umo}; sync'` },
+        );
+        report(`image pull debian (${where})`, r.devenv, { 'podman pull': r.podman, 'skopeo copy + umoci unpack': r['skopeo+umoci'] });
+        sh(`rm -rf ${ours} ${pod} ${umo}`);
+      }
+    } finally {
+      spawnSync('umount', [tmpfs]);
+      rmSync(tmpfs, { recursive: true, force: true });
+    }
   }
   if (!only.length || only.includes('idle')) {
     const n = Number(process.env.BENCH_IDLE ?? 20);
