@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { createWriteStream, type WriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -39,6 +39,7 @@ export class TarArchiveWriter implements ArchiveWriter {
   private readonly pack = tar.pack();
   private readonly tmp: string;
   private readonly done: Promise<void>;
+  private readonly out: WriteStream;
   private bytes = 0;
 
   constructor(private readonly path: string) {
@@ -49,7 +50,8 @@ export class TarArchiveWriter implements ArchiveWriter {
         callback(null, chunk);
       },
     });
-    this.done = pipeline(this.pack, counter, createWriteStream(this.tmp, { mode: 0o644 }));
+    this.out = createWriteStream(this.tmp, { mode: 0o644 });
+    this.done = pipeline(this.pack, counter, this.out);
     this.done.catch(() => undefined); // observed by finish/addStream; never an unhandled rejection
   }
 
@@ -68,6 +70,7 @@ export class TarArchiveWriter implements ArchiveWriter {
     });
     finished.catch(() => undefined);
     const sink = this.pack.entry(this.header({ name, type: 'file', mode: 0o644, size }), (error) => settle(error as Error | null));
+    sink.on('error', () => undefined); // reported through `finished` and `done`
     try {
       for await (const chunk of body) {
         if (!sink.write(chunk)) await Promise.race([once(sink, 'drain'), this.done, finished]);
@@ -90,6 +93,8 @@ export class TarArchiveWriter implements ArchiveWriter {
   async abort(): Promise<void> {
     this.pack.destroy();
     await this.done.catch(() => undefined);
+    // the file's open(2) may still be under way: remove it only once the stream is closed, or it reappears
+    if (!this.out.closed) await once(this.out, 'close').catch(() => undefined);
     rmSync(this.tmp, { force: true });
   }
 

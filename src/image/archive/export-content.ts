@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
+
+import { DevenvError } from '../../errors.js';
 import type { Descriptor } from '../types.js';
 import type { ArchiveWriter } from './archive-writer.js';
 import { MAX_METADATA_BYTES, type BlobSource, type ExportImageInput, type ManifestDocument } from './archive-types.js';
 import { collectBody, parseArchiveJson } from './blob-streams.js';
 import { checkBytes, checkDescriptor } from './import-plan.js';
-import { DevenvError } from '../../errors.js';
-import { createHash } from 'node:crypto';
 
 /** An image to export with its manifest read from the source. */
 export interface ExportContent {

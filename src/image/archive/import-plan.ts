@@ -1,9 +1,9 @@
+import { DevenvError } from '../../errors.js';
 import { DOCKER_CONFIG, isImageManifestMediaType, layerCompression, OCI_CONFIG } from '../registry/media-types.js';
 import type { Descriptor } from '../types.js';
 import type { ArchiveReader } from './archive-reader.js';
 import { archiveInvalid, type ArchiveFormat, type BlobSink, type ImportedImage, type ManifestDocument } from './archive-types.js';
 import { bytesBody, parseArchiveJson, sha256Of, verifiedBody } from './blob-streams.js';
-import { DevenvError } from '../../errors.js';
 
 /** What importing an archive will write: the images found, and where each of their blobs comes from. */
 export interface ImportPlan {

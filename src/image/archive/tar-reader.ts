@@ -148,7 +148,7 @@ export class TarArchiveReader implements ArchiveReader {
       }
     } catch (error) {
       if (error instanceof DevenvError) throw error;
-      throw new DevenvError('ARCHIVE_INVALID', `${this.where}: not a readable tar archive (${(error as Error).message})`, {
+      throw new DevenvError('ARCHIVE_INVALID', `${this.where}: not a tar archive, or a truncated or damaged one`, {
         hint: 'Check that the file is a complete image archive (`docker save`, `devenv image export`, `skopeo copy … oci-archive:`).',
         cause: error,
       });

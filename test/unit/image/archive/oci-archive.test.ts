@@ -99,6 +99,16 @@ describe('oci-archive', () => {
     await expect(exportImage(source, [image.input], 'oci-archive', path)).rejects.toThrow();
     expect(existsSync(path)).toBe(false);
     expect(readdirSync(dir)).toEqual([]);
+
+    // a blob whose content turns out wrong half-way through its tar entry
+    const big = await makeTestImage(source, { bigLayerBytes: 500_000, gzip: false, seed: 'b' });
+    const layer = big.manifest.layers[0]!.digest;
+    const bytes = Buffer.from(source.blobs.get(layer)!);
+    bytes[bytes.length - 10]! ^= 1;
+    source.blobs.set(layer, bytes);
+    await expect(exportImage(source, [big.input], 'oci-archive', path)).rejects.toMatchObject({ code: 'STORE_CORRUPT' });
+    await expect(exportImage(source, [big.input], 'docker-archive', path)).rejects.toMatchObject({ code: 'STORE_CORRUPT' });
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it.each([
