@@ -35,11 +35,12 @@
         "src/unpack.c",
         "src/unpack-path.c",
         "src/unpack-entry.c",
-        "src/unpack-meta.c"
+        "src/unpack-meta.c",
+        "src/unpack-source.c"
       ],
       "include_dirs": ["gen"],
       "cflags": ["-Wall", "-Wextra", "-O2", "-std=gnu11", "-D_GNU_SOURCE", "-fstack-protector-strong", "-D_FORTIFY_SOURCE=2"],
-      "libraries": ["-lseccomp", "-ljansson", "-larchive"]
+      "libraries": ["-lseccomp", "-ljansson", "-larchive", "-lz", "-lzstd", "-lcrypto"]
     }
   ]
 }

@@ -10,7 +10,7 @@ echo "== apt packages"
 apt-get update -q
 apt-get install -y -q --no-install-recommends \
   build-essential python3 pkg-config libseccomp-dev libjansson-dev \
-  uidmap slirp4netns passt fuse-overlayfs busybox-static musl-tools libarchive-dev zstd \
+  uidmap slirp4netns passt fuse-overlayfs busybox-static musl-tools libarchive-dev zlib1g-dev libzstd-dev libssl-dev zstd \
   docker-registry skopeo debootstrap \
   util-linux procps iproute2 ca-certificates
 

@@ -1,8 +1,10 @@
-/* `devenv-runtime unpack --layer BLOB --dest DIR --compression gzip|zstd|none [--rootless --idmap FILE]`
- * (docs/images.md, "Native unpacker"): read a layer tar with libarchive and write it into DIR, refusing hostile
- * input. Rootless (or with --idmap), a child does the whole unpack as root of a new user namespace with the
+/* `devenv-runtime unpack --layer BLOB --dest DIR --compression gzip|zstd|none [--rootless --idmap FILE]
+ * [--expect-diff-id sha256:HEX]` (docs/images.md, "Native unpacker"): decompress the layer (unpack-source.c), read
+ * the tar with libarchive and write it into DIR, refusing hostile input, hashing the uncompressed stream on the
+ * way. Rootless (or with --idmap), a child does the whole unpack as root of a new user namespace with the
  * given mappings (applied by idmap.c, newuidmap/newgidmap when not root), so ids land as containers see them.
- * Exit 0; 1 with one JSON error line on stderr for hostile or corrupt input; 125 when the host failed. */
+ * Exit 0 with {"type":"result","diffId","size"} on stdout; 1 with one JSON error line on stderr for hostile or
+ * corrupt input or a diff_id other than the expected one; 125 when the host failed. */
 #include "unpack.h"
 #include "spec.h"
 
@@ -22,14 +24,14 @@
 #include <unistd.h>
 
 struct options {
-  const char *layer, *dest, *compression, *idmap;
+  const char *layer, *dest, *compression, *idmap, *expect_diff_id;
   bool rootless;
 };
 
 static int usage(struct dv_error *err, const char *what) {
   return dv_fail(err, EINVAL, NULL, NULL,
                  "%s; usage: devenv-runtime unpack --layer BLOB --dest DIR --compression gzip|zstd|none "
-                 "[--rootless --idmap FILE]", what);
+                 "[--rootless --idmap FILE] [--expect-diff-id sha256:HEX]", what);
 }
 
 static int parse_args(int argc, char **argv, struct options *o, struct dv_error *err) {
@@ -40,6 +42,7 @@ static int parse_args(int argc, char **argv, struct options *o, struct dv_error 
                         : strcmp(a, "--dest") == 0        ? &o->dest
                         : strcmp(a, "--compression") == 0 ? &o->compression
                         : strcmp(a, "--idmap") == 0       ? &o->idmap
+                        : strcmp(a, "--expect-diff-id") == 0 ? &o->expect_diff_id
                                                           : NULL;
     if (slot && i + 1 < argc) {
       *slot = argv[++i];
@@ -55,6 +58,9 @@ static int parse_args(int argc, char **argv, struct options *o, struct dv_error 
   if (strcmp(o->compression, "gzip") != 0 && strcmp(o->compression, "zstd") != 0 && strcmp(o->compression, "none") != 0)
     return usage(err, "--compression must be gzip, zstd or none");
   if (o->rootless && !o->idmap) return usage(err, "--rootless needs --idmap");
+  const char *d = o->expect_diff_id;
+  if (d && (strncmp(d, "sha256:", 7) != 0 || strlen(d) != 7 + 64 || strspn(d + 7, "0123456789abcdef") != 64))
+    return usage(err, "--expect-diff-id must be sha256: and 64 lowercase hex digits");
   return 0;
 }
 
@@ -105,13 +111,9 @@ static void summary_warnings(const struct dv_unpack *u) {
                      u->first_other);
 }
 
-static const char *filter_name(int code) {
-  return code == ARCHIVE_FILTER_GZIP ? "gzip" : code == ARCHIVE_FILTER_ZSTD ? "zstd"
-         : code == ARCHIVE_FILTER_NONE ? "none" : "other";
-}
-
 /* The whole unpack, in whatever user namespace we are in. */
-static int unpack_stream(int blob_fd, int dest_fd, const struct options *o, struct dv_error *err) {
+static int unpack_stream(int blob_fd, int dest_fd, const struct options *o, struct dv_unpack_result *res,
+                         struct dv_error *err) {
   /* names are raw bytes; pax UTF-8 names convert 1:1 under a UTF-8 locale */
   if (setlocale(LC_CTYPE, "C.UTF-8") == NULL) setlocale(LC_CTYPE, "");
   umask(0);
@@ -119,21 +121,26 @@ static int unpack_stream(int blob_fd, int dest_fd, const struct options *o, stru
                         .max_entries = DV_UNPACK_MAX_ENTRIES};
   const char *lim = getenv("DEVENV_UNPACK_MAX_ENTRIES"); /* tests: may only lower the limit */
   if (lim && strtoull(lim, NULL, 10) > 0 && strtoull(lim, NULL, 10) < u.max_entries) u.max_entries = strtoull(lim, NULL, 10);
-  struct archive *a = archive_read_new();
-  if (a == NULL) return dv_fail(err, ENOMEM, NULL, NULL, "out of memory");
-  /* The bytes decide (as containerd does): a layer labelled gzip that is plain tar still unpacks, with a warning. */
-  archive_read_support_filter_gzip(a);
-  archive_read_support_filter_zstd(a);
-  archive_read_support_filter_none(a);
-  archive_read_support_format_tar(a);
-  archive_read_support_format_empty(a);
-  int rc = 0;
-  if (archive_read_open_fd(a, blob_fd, 1 << 20) != ARCHIVE_OK) {
-    rc = dv_unpack_bad(err, EINVAL, NULL, "the layer is corrupt or truncated, or not a %s tar: %s", o->compression,
-                       archive_error_string(a) ? archive_error_string(a) : "unreadable");
+  struct dv_unpack_source *src = NULL;
+  struct archive *a = NULL;
+  /* with an expected diff_id, its sha256 checks the content: zlib need not compute the CRC-32 too */
+  int rc = dv_unpack_source_open(blob_fd, o->compression, o->expect_diff_id == NULL, u.warn_fd, &src, err);
+  if (rc < 0) goto out;
+  if ((a = archive_read_new()) == NULL) {
+    rc = dv_fail(err, ENOMEM, NULL, NULL, "out of memory");
     goto out;
   }
-  for (bool first = true;; first = false) {
+  /* unpack-source.c decompresses: libarchive gets the tar itself (an empty stream is an empty layer) */
+  archive_read_support_format_tar(a);
+  archive_read_support_format_empty(a);
+  if (dv_unpack_source_attach(src, a) != ARCHIVE_OK) {
+    int en = archive_errno(a);
+    const char *text = archive_error_string(a) ? archive_error_string(a) : "unreadable";
+    rc = en == ENOMEM || en == EIO ? dv_fail(err, en, "archive_read_open", NULL, "read the layer: %s", text)
+                                   : dv_unpack_bad(err, EINVAL, NULL, "the layer is corrupt or truncated, or not a tar: %s", text);
+    goto out;
+  }
+  for (;;) {
     struct archive_entry *e;
     int r = archive_read_next_header(a, &e);
     if (r == ARCHIVE_EOF) break;
@@ -150,9 +157,6 @@ static int unpack_stream(int blob_fd, int dest_fd, const struct options *o, stru
     if (r == ARCHIVE_WARN)
       dv_write_warning(u.warn_fd, "layer entry %llu: %s", u.entries + 1,
                        archive_error_string(a) ? archive_error_string(a) : "warning");
-    if (first && strcmp(filter_name(archive_filter_code(a, 0)), o->compression) != 0)
-      dv_write_warning(u.warn_fd, "the layer was labelled %s but is %s; unpacking what it is", o->compression,
-                       filter_name(archive_filter_code(a, 0)));
     if (++u.entries > u.max_entries) {
       rc = dv_unpack_bad(err, E2BIG, NULL, "the layer has more than %llu entries", u.max_entries);
       goto out;
@@ -162,7 +166,9 @@ static int unpack_stream(int blob_fd, int dest_fd, const struct options *o, stru
       goto out;
     }
   }
-  rc = dv_unpack_finish_dirs(&u, err);
+  /* the diff_id covers the whole stream: what follows the tar's end (its zero blocks, padding) too */
+  rc = dv_unpack_source_finish(src, res, err);
+  if (rc == 0) rc = dv_unpack_finish_dirs(&u, err);
   if (rc == 0) summary_warnings(&u);
   /* the caller renames DIR into place next: make what it names durable first */
   if (rc == 0) {
@@ -174,13 +180,33 @@ out:
   dv_unpack_forget_parent(&u);
   for (size_t i = 0; i < u.n_dirs; i++) free(u.dirs[i].rel); /* left only on failure */
   free(u.dirs);
-  archive_read_free(a);
+  if (a) archive_read_free(a);
+  dv_unpack_source_free(src);
   return rc;
+}
+
+/* What the child of unpack_in_userns reports through its pipe. */
+struct child_report {
+  int ok;
+  struct dv_unpack_result res;
+  struct dv_error err;
+};
+
+/* Read the whole report (it is larger than PIPE_BUF: a read may return part of it). */
+static ssize_t read_report(int fd, struct child_report *r) {
+  size_t got = 0;
+  while (got < sizeof(*r)) {
+    ssize_t n = read(fd, (char *)r + got, sizeof(*r) - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    got += (size_t)n;
+  }
+  return (ssize_t)got;
 }
 
 /* A child enters a new user namespace, we give it the mappings, it unpacks as root there. */
 static int unpack_in_userns(int blob_fd, int dest_fd, const struct options *o, struct dv_spec *s,
-                            struct dv_error *err) {
+                            struct dv_unpack_result *result, struct dv_error *err) {
   int ready[2], go[2], res[2];
   if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(go, O_CLOEXEC) < 0 || pipe2(res, O_CLOEXEC) < 0)
     return dv_fail(err, errno, "pipe2", NULL, "unpack");
@@ -193,6 +219,7 @@ static int unpack_in_userns(int blob_fd, int dest_fd, const struct options *o, s
     close(res[0]);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(125);
+    static struct child_report report;
     struct dv_error cerr;
     memset(&cerr, 0, sizeof(cerr));
     int rc;
@@ -204,9 +231,11 @@ static int unpack_in_userns(int blob_fd, int dest_fd, const struct options *o, s
       if (rc < 0) dv_fail(&cerr, EPERM, NULL, NULL, "the user namespace for unpacking got no id mappings");
       if (rc == 0 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
         rc = dv_fail(&cerr, errno, "setresuid", NULL, "become root in the user namespace for unpacking");
-      if (rc == 0) rc = unpack_stream(blob_fd, dest_fd, o, &cerr);
+      if (rc == 0) rc = unpack_stream(blob_fd, dest_fd, o, &report.res, &cerr);
     }
-    if (rc < 0) dv_write_all(res[1], &cerr, sizeof(cerr));
+    report.ok = rc == 0;
+    report.err = cerr;
+    dv_write_all(res[1], &report, sizeof(report));
     _exit(rc < 0 ? (cerr.exit_code ? cerr.exit_code : 125) : 0);
   }
   close(ready[1]);
@@ -220,23 +249,46 @@ static int unpack_in_userns(int blob_fd, int dest_fd, const struct options *o, s
   }
   close(ready[0]);
   close(go[1]);
-  struct dv_error cerr;
-  ssize_t got = read(res[0], &cerr, sizeof(cerr));
+  static struct child_report report;
+  ssize_t got = read_report(res[0], &report);
   close(res[0]);
   int st = 0;
   while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
   if (rc < 0) return -1;
-  if (got == (ssize_t)sizeof(cerr)) {
-    *err = cerr;
+  if (got == (ssize_t)sizeof(report) && !report.ok) {
+    *err = report.err;
     err->message[sizeof(err->message) - 1] = '\0';
     err->path[sizeof(err->path) - 1] = '\0';
     err->syscall[sizeof(err->syscall) - 1] = '\0';
     return -1;
   }
-  if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+  if (!(WIFEXITED(st) && WEXITSTATUS(st) == 0) || got != (ssize_t)sizeof(report))
     return dv_fail(err, ECHILD, NULL, NULL, "the unpacking process failed (status %d)", st);
+  *result = report.res;
+  result->diff_id[sizeof(result->diff_id) - 1] = '\0';
   return 0;
+}
+
+/* The expected diff_id differs from the content's: exit 1 (the caller deletes DIR). */
+static int diff_id_mismatch(const char *expected, const char *actual) {
+  json_t *obj = json_pack("{s:s, s:s, s:i, s:s+++, s:i}", "type", "error", "code", "EBADMSG", "errno", EBADMSG, "message",
+                          "layer content does not match its diff_id: expected ", expected, ", got ", actual,
+                          "exitCode", 1);
+  char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+  if (text) {
+    dv_write_all(2, text, strlen(text));
+    dv_write_all(2, "\n", 1);
+  }
+  free(text);
+  json_decref(obj);
+  return 1;
+}
+
+static void write_result(const struct dv_unpack_result *r) {
+  char line[160];
+  int n = snprintf(line, sizeof(line), "{\"type\":\"result\",\"diffId\":\"%s\",\"size\":%llu}\n", r->diff_id, r->size);
+  dv_write_all(1, line, (size_t)n);
 }
 
 int dv_cmd_unpack(int argc, char **argv) {
@@ -252,13 +304,21 @@ int dv_cmd_unpack(int argc, char **argv) {
   /* Opened here, before any user namespace: the path to DIR may not be searchable from inside one. */
   if (rc == 0 && (dest_fd = open(o.dest, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
     rc = dv_fail(&err, errno, "open", o.dest, "open the destination %s", o.dest);
-  if (rc == 0) rc = o.idmap ? unpack_in_userns(blob_fd, dest_fd, &o, &spec, &err) : unpack_stream(blob_fd, dest_fd, &o, &err);
+  struct dv_unpack_result res;
+  memset(&res, 0, sizeof(res));
+  if (rc == 0)
+    rc = o.idmap ? unpack_in_userns(blob_fd, dest_fd, &o, &spec, &res, &err) : unpack_stream(blob_fd, dest_fd, &o, &res, &err);
   if (blob_fd >= 0) close(blob_fd);
   if (dest_fd >= 0) close(dest_fd);
   free(spec.uid_maps);
   free(spec.gid_maps);
   if (spec.json) json_decref(spec.json);
-  if (rc == 0) return 0;
+  if (rc == 0 && o.expect_diff_id && strcmp(o.expect_diff_id, res.diff_id) != 0)
+    return diff_id_mismatch(o.expect_diff_id, res.diff_id);
+  if (rc == 0) {
+    write_result(&res);
+    return 0;
+  }
   if (err.exit_code != 1) err.exit_code = 125;
   dv_write_error(2, &err);
   return err.exit_code;

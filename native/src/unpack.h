@@ -2,7 +2,8 @@
  * namespace, the libarchive loop), unpack-path.c (names and directories inside the layer root) and
  * unpack-entry.c (writing one entry). A layer is hostile input: every path is resolved inside DIR without
  * following a symlink, and every node is created with *at() calls relative to its resolved parent.
- * unpack-meta.c applies owners, modes, xattrs and times. */
+ * unpack-meta.c applies owners, modes, xattrs and times; unpack-source.c decompresses the blob and hashes the
+ * uncompressed stream (the layer's diff_id). */
 #ifndef DV_UNPACK_H
 #define DV_UNPACK_H
 
@@ -95,6 +96,28 @@ int dv_unpack_finish_dirs(struct dv_unpack *u, struct dv_error *err);
 /* ---- entries (unpack-entry.c) ------------------------------------------ */
 /* Write the entry just read by archive_read_next_header (its data is read from a). Returns 0 or -1 with *err. */
 int dv_unpack_entry(struct dv_unpack *u, struct archive *a, struct archive_entry *e, struct dv_error *err);
+
+/* ---- the uncompressed stream (unpack-source.c) ------------------------- */
+struct dv_unpack_source;
+
+/* What an unpack reports on stdout: the sha256 and length of the whole uncompressed stream. */
+struct dv_unpack_result {
+  char diff_id[7 + 64 + 1]; /* "sha256:<hex>" */
+  unsigned long long size;
+};
+
+/* Start reading the blob fd: detect gzip, zstd or plain tar from its first bytes (a warning on warn_fd when that
+ * is not `label`) and set up the decompressor. check_crc false skips the gzip trailers' CRC-32 and length checks
+ * (for when the caller checks the diff_id instead). *out is set even on failure (free it). Returns 0 or -1. */
+int dv_unpack_source_open(int fd, const char *label, bool check_crc, int warn_fd, struct dv_unpack_source **out,
+                          struct dv_error *err);
+/* archive_read_open on a (tar only, no filters): libarchive reads the uncompressed stream, errors of the
+ * decompressor come back as its errors (errno EIO/ENOMEM when the host failed, EINVAL for corrupt data). */
+int dv_unpack_source_attach(struct dv_unpack_source *s, struct archive *a);
+/* After libarchive's end of the tar: decompress and hash the rest of the stream (trailing zero blocks and
+ * anything else the diff_id covers), then fill *res. Returns 0 or -1 with *err. */
+int dv_unpack_source_finish(struct dv_unpack_source *s, struct dv_unpack_result *res, struct dv_error *err);
+void dv_unpack_source_free(struct dv_unpack_source *s);
 
 /* ---- command (unpack.c) ------------------------------------------------ */
 int dv_cmd_unpack(int argc, char **argv);

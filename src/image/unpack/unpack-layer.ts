@@ -30,6 +30,19 @@ export interface UnpackLayerOptions {
   onWarning?: (message: string) => void;
   /** The runtime executable; default: the built `devenv-runtime`. */
   runtime?: string;
+  /**
+   * The layer's diff_id (`sha256:…` of its uncompressed tar, from the image config). When given, the unpacker
+   * fails with DIGEST_MISMATCH if the content differs (the caller deletes `destDir`, as on any failure).
+   */
+  expectDiffId?: string;
+}
+
+/** What the unpacker computed while unpacking, from the one decompression pass. */
+export interface UnpackLayerResult {
+  /** `sha256:…` of the whole uncompressed stream: the layer's diff_id. */
+  diffId: string;
+  /** Bytes of the uncompressed stream. */
+  size: number;
 }
 
 export type LayerCompression = 'gzip' | 'zstd' | 'none';
@@ -49,6 +62,34 @@ interface RuntimeMessage {
   code?: string;
   message?: string;
   path?: string;
+}
+
+/**
+ * The error for a layer whose uncompressed content is not what the image config says (its diff_id). Layers are
+ * shared by chain id, computed from the config's diff_ids: unchecked, an image could plant content under the chain
+ * id of another image's layer.
+ */
+export function diffIdMismatch(layerDigest: string, actual: string, expected: string): DevenvError {
+  return new DevenvError('DIGEST_MISMATCH', `layer ${layerDigest}: its uncompressed content has digest ${actual}, the image config says ${expected}`, {
+    kind: 'external',
+    hint: 'The image is inconsistent (its config names other content than its manifest); it cannot be used safely.',
+  });
+}
+
+/** The `{"type":"result"}` line the unpacker prints on stdout on success. */
+function parseResult(stdout: string): UnpackLayerResult | undefined {
+  for (const line of stdout.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const msg = JSON.parse(line) as { type?: unknown; diffId?: unknown; size?: unknown };
+      if (msg.type === 'result' && typeof msg.diffId === 'string' && /^sha256:[0-9a-f]{64}$/.test(msg.diffId) && Number.isSafeInteger(msg.size)) {
+        return { diffId: msg.diffId, size: msg.size as number };
+      }
+    } catch {
+      // not a message
+    }
+  }
+  return undefined;
 }
 
 function parseLines(stderr: string): { error?: RuntimeMessage; warnings: string[]; other: string[] } {
@@ -74,24 +115,33 @@ function findTool(name: string): string | undefined {
   return ['/usr/bin', '/bin', '/usr/sbin', '/usr/local/bin'].map((d) => join(d, name)).find((p) => existsSync(p));
 }
 
-function run(file: string, args: string[]): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string; spawnError?: Error }> {
+interface RunResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  spawnError?: Error;
+}
+
+function run(file: string, args: string[]): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile(file, args, { maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (error, _stdout, stderr) => {
-      if (!error) return resolve({ code: 0, signal: null, stderr });
+    execFile(file, args, { maxBuffer: 16 * 1024 * 1024, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (!error) return resolve({ code: 0, signal: null, stdout, stderr });
       const e = error as NodeJS.ErrnoException & { code?: unknown; signal?: NodeJS.Signals | null };
-      if (typeof e.code === 'number') return resolve({ code: e.code, signal: null, stderr });
-      if (e.signal) return resolve({ code: null, signal: e.signal, stderr });
-      resolve({ code: null, signal: null, stderr, spawnError: error });
+      if (typeof e.code === 'number') return resolve({ code: e.code, signal: null, stdout, stderr });
+      if (e.signal) return resolve({ code: null, signal: e.signal, stdout, stderr });
+      resolve({ code: null, signal: null, stdout, stderr, spawnError: error });
     });
   });
 }
 
 /**
- * Unpack one layer blob into `destDir` with `devenv-runtime unpack` (docs/images.md, "Native unpacker"). Hostile or
- * corrupt layers reject with LAYER_INVALID, failures of the host (no space, no user namespace) with RUNTIME_SETUP;
- * either way the caller deletes `destDir`.
+ * Unpack one layer blob into `destDir` with `devenv-runtime unpack` (docs/images.md, "Native unpacker"), which
+ * decompresses it once and hashes the uncompressed stream on the way: resolves with that diff_id and size. Hostile
+ * or corrupt layers reject with LAYER_INVALID, content other than `expectDiffId` with DIGEST_MISMATCH, failures of
+ * the host (no space, no user namespace) with RUNTIME_SETUP; whatever the failure, the caller deletes `destDir`.
  */
-export async function unpackLayer(options: UnpackLayerOptions): Promise<void> {
+export async function unpackLayer(options: UnpackLayerOptions): Promise<UnpackLayerResult> {
   const digest = options.digest ?? digestOf(options.blobPath);
   const compression = compressionForMediaType(options.mediaType);
   if (!compression) {
@@ -104,6 +154,7 @@ export async function unpackLayer(options: UnpackLayerOptions): Promise<void> {
   }
   const runtime = options.runtime ?? runtimeBinary();
   const args = ['unpack', '--layer', options.blobPath, '--dest', options.destDir, '--compression', compression];
+  if (options.expectDiffId !== undefined) args.push('--expect-diff-id', options.expectDiffId);
   let tmp: string | undefined;
   try {
     if (options.rootless && options.idMappings) {
@@ -119,8 +170,18 @@ export async function unpackLayer(options: UnpackLayerOptions): Promise<void> {
     if (r.spawnError) throw toDevenvError(`unpack layer ${digest}: run ${runtime}`, r.spawnError);
     const { error, warnings, other } = parseLines(r.stderr);
     for (const w of warnings) options.onWarning?.(w);
-    if (r.code === 0) return;
+    if (r.code === 0) {
+      const result = parseResult(r.stdout);
+      if (result) return result;
+      throw new DevenvError('RUNTIME_SETUP', `unpack layer ${digest}: ${runtime} reported no diff_id (is it out of date?)`, {
+        kind: 'external',
+        exitCode: 125,
+        hint: 'Rebuild the native part: `node scripts/build-native.js`.',
+      });
+    }
     const text = error?.message ?? (other.join(' ').trim() || 'no message');
+    const mismatch = error?.code === 'EBADMSG' ? /expected (sha256:[0-9a-f]{64}), got (sha256:[0-9a-f]{64})/.exec(text) : null;
+    if (r.code === 1 && mismatch) throw diffIdMismatch(digest, mismatch[2] as string, mismatch[1] as string);
     if (r.code === 1) {
       throw new DevenvError('LAYER_INVALID', `layer ${digest} cannot be unpacked: ${text}`, {
         kind: 'external',

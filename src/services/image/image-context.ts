@@ -27,9 +27,12 @@ export interface UnpackLayerRequest {
   destDir: string;
   rootless: boolean;
   idMappings?: IdMappings;
+  /** The config's diff_id for the layer: the unpack fails (DIGEST_MISMATCH) when the content differs. */
+  expectDiffId?: string;
 }
 
-export type UnpackLayerFn = (options: UnpackLayerRequest) => Promise<void>;
+/** Unpacks a layer and resolves with the diff_id (`sha256:…` of the uncompressed tar) and size it computed. */
+export type UnpackLayerFn = (options: UnpackLayerRequest) => Promise<{ diffId: string; size: number }>;
 
 /** The outside world of the image services; tests pass fakes, commands take the defaults. */
 export interface ImageServiceDeps {

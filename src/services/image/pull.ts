@@ -190,10 +190,10 @@ export async function pullIntoStore(ctx: ImageServiceContext, store: ImageStore,
             diffId: layer.diffId,
             blobDigest: layer.descriptor.digest,
             unpack: async (destDir) => {
-              const verified = await unpackVerified(layer, blobPath, () =>
-                unpack({ blobPath, mediaType: layer.descriptor.mediaType, destDir, rootless, ...(idMappings ? { idMappings } : {}) }),
+              const { size } = await unpackVerified(layer, (expectDiffId) =>
+                unpack({ blobPath, mediaType: layer.descriptor.mediaType, destDir, rootless, expectDiffId, ...(idMappings ? { idMappings } : {}) }),
               );
-              if (!verified) ctx.logger.debug(`layer ${layer.descriptor.digest}: diff id not checked (no ${layer.descriptor.mediaType} decompressor in this Node)`);
+              ctx.logger.debug(`layer ${layer.descriptor.digest}: unpacked ${size} bytes, diff id ${layer.diffId} verified`);
             },
           },
           { signal, onWait: () => report(layer, 'unpacking') },

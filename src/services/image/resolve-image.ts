@@ -6,7 +6,7 @@ import { findImage } from './find-image.js';
 import { isRootless, openStoreFor, unpackerFor, unpackIdMappings, type ImageServiceContext } from './image-context.js';
 import type { PullProgressEvent } from './pull.js';
 
-// pull.ts and layer-diff-id.ts (zlib, streams, the registry client) load only when something must be fetched or
+// pull.ts and layer-diff-id.ts (the registry client, the unpacker) load only when something must be fetched or
 // unpacked: this module is on `container run`'s start-up path.
 
 /** When to pull: Docker's `--pull` values. */
@@ -51,8 +51,8 @@ async function ensureLayers(ctx: ImageServiceContext, store: ImageStore, image: 
       diffId: layer.diffId,
       blobDigest: layer.descriptor.digest,
       unpack: async (destDir) => {
-        await unpackVerified(layer, blobPath, () =>
-          unpack({ blobPath, mediaType: layer.descriptor.mediaType, destDir, rootless, ...(idMappings ? { idMappings } : {}) }),
+        await unpackVerified(layer, (expectDiffId) =>
+          unpack({ blobPath, mediaType: layer.descriptor.mediaType, destDir, rootless, expectDiffId, ...(idMappings ? { idMappings } : {}) }),
         );
       },
     });

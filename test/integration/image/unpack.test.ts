@@ -1,19 +1,23 @@
 /**
  * The native layer unpacker (`devenv-runtime unpack`, docs/images.md "Native unpacker") on hostile and good layers,
- * as root and as the rootless test user (whose unpack runs in a user namespace with its subordinate ids).
+ * as root and as the rootless test user (whose unpack runs in a user namespace with its subordinate ids), and the
+ * diff_id it computes in the same decompression pass.
  */
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, readdirSync, readlinkSync, closeSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { DevenvError } from '../../../src/errors.js';
 import { compressionForMediaType, unpackLayer } from '../../../src/image/unpack/unpack-layer.js';
-import { makeLayerFixtures, SPARSE_SIZE, T, type LayerFixtures } from '../../fixtures/layers/make-hostile-layers.js';
+import { goodEntries, makeLayerFixtures, SPARSE_SIZE, T, type LayerFixture, type LayerFixtures } from '../../fixtures/layers/make-hostile-layers.js';
+import { tarBuffer } from '../../fixtures/layers/tar-writer.js';
 import { testUser, uidOf, type Mode } from '../../support/devenv-cli.js';
-import { hostState, makeDest, RUNTIME, runUnpack, snapshot, subIdStart, xattrs, type UnpackRun } from './unpack-harness.js';
+import { hostState, makeDest, parseStderr, RUNTIME, runUnpack, snapshot, subIdStart, xattrs, type UnpackRun } from './unpack-harness.js';
 
 function requireRoot(): void {
   if (process.getuid?.() !== 0) {
@@ -23,6 +27,28 @@ function requireRoot(): void {
 }
 
 const sec = (ms: number) => Math.round(ms / 1000);
+
+/** `sha256sum` and length of a layer's uncompressed tar, decompressed by the gzip and zstd tools. */
+function toolDiffId(fx: LayerFixture): { diffId: string; size: number } {
+  const tool = fx.compression === 'gzip' ? ['gzip', '-dc'] : fx.compression === 'zstd' ? ['zstd', '-qdc'] : ['cat'];
+  const tar = spawnSync(tool[0] as string, [...tool.slice(1), fx.path], { maxBuffer: 1 << 30 }).stdout;
+  const sum = spawnSync('sha256sum', { input: tar, encoding: 'utf8' }).stdout.split(' ')[0];
+  return { diffId: `sha256:${sum}`, size: tar.length };
+}
+
+/** As the harness's runUnpack, with extra arguments, and the result line from stdout. */
+function runWithResult(mode: Mode, dest: string, fx: LayerFixture, idmap: string, extra: string[] = []): UnpackRun & { stdout: string; result?: unknown } {
+  const args = ['unpack', '--layer', fx.path, '--dest', dest, '--compression', fx.compression, ...extra];
+  if (mode === 'rootless') args.push('--rootless', '--idmap', idmap);
+  const r =
+    mode === 'root'
+      ? spawnSync(RUNTIME, args, { encoding: 'utf8', timeout: 120_000 })
+      : spawnSync('runuser', ['-u', testUser(), '--', RUNTIME, ...args], { encoding: 'utf8', timeout: 120_000 });
+  const { errors, warnings, stray } = parseStderr(r.stderr ?? '');
+  const lines = (r.stdout ?? '').split('\n').filter((l) => l.trim());
+  const result = lines.length === 1 ? (JSON.parse(lines[0] as string) as unknown) : undefined;
+  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '', dest, ...(errors[0] ? { error: errors[0] } : {}), warnings, stray, result };
+}
 
 describe.each(['root', 'rootless'] as const)('devenv-runtime unpack as %s', (mode: Mode) => {
   let base = '';
@@ -211,6 +237,55 @@ describe.each(['root', 'rootless'] as const)('devenv-runtime unpack as %s', (mod
     }
   });
 
+  const runResult = (fx: LayerFixture, extra: string[] = [], into?: string) => runWithResult(mode, into ?? dest(fx.name), fx, idmap, extra);
+
+  it('reports the diff_id, the sha256 of the whole uncompressed tar, and its size on stdout for gzip, zstd and none', () => {
+    for (const fx of [fixtures.good, fixtures.goodZstd, fixtures.goodPlain, fixtures.empty]) {
+      const r = runResult(fx);
+      expect(r.code, `${fx.name}: ${r.stderr}`).toBe(0);
+      expect(r.result, fx.name).toEqual({ type: 'result', ...toolDiffId(fx) });
+      expect(r.stray).toEqual([]);
+      expect(runResult(fx, ['--expect-diff-id', toolDiffId(fx).diffId]).code, fx.name).toBe(0);
+    }
+  });
+
+  it('fails with EBADMSG and exit 1 when the content is not the expected diff_id, changing nothing outside DIR', () => {
+    const wrong = `sha256:${'0'.repeat(64)}`;
+    for (const fx of [fixtures.good, fixtures.goodZstd, fixtures.goodPlain]) {
+      const into = dest(fx.name);
+      const before = snapshot(sentinel);
+      const r = runResult(fx, ['--expect-diff-id', wrong], into);
+      expect(r.code, r.stderr).toBe(1);
+      expect([r.stdout, r.stray]).toEqual(['', []]);
+      expect(r.error).toMatchObject({ code: 'EBADMSG', exitCode: 1 });
+      expect(r.error?.message).toBe(`layer content does not match its diff_id: expected ${wrong}, got ${toolDiffId(fx).diffId}`);
+      const after = snapshot(sentinel, into);
+      for (const path of after.keys()) if (path.startsWith(`${into}/`)) after.delete(path);
+      expect([...after.entries()].filter(([p, v]) => before.get(p) !== v && p !== into), fx.name).toEqual([]);
+      expect([...before.keys()].filter((p) => !after.has(p)), fx.name).toEqual([]);
+    }
+    expect(runResult(fixtures.good, ['--expect-diff-id', 'sha256:XYZ']).error?.message).toMatch(/--expect-diff-id must be sha256:/);
+  });
+
+  it('unpacks a multi-member gzip layer, hashing the whole stream (extra zero blocks too), ignoring trailing bytes', () => {
+    const tar = Buffer.concat([tarBuffer(goodEntries()), Buffer.alloc(3 << 20)]); // past what libarchive reads ahead
+    const cuts = [0, 777, Math.floor(tar.length / 2) + 3, tar.length];
+    const gz = Buffer.concat(cuts.slice(1).map((end, i) => gzipSync(tar.subarray(cuts[i], end))));
+    const layer = (name: string, bytes: Buffer): LayerFixture => {
+      const path = join(base, 'fixtures', `${name}.tar.gz`);
+      writeFileSync(path, bytes, { mode: 0o644 });
+      return { name, path, compression: 'gzip', mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' };
+    };
+    const expected = { type: 'result', diffId: `sha256:${createHash('sha256').update(tar).digest('hex')}`, size: tar.length };
+    const r = runResult(layer('multi-member', gz));
+    checkGoodTree(r);
+    expect(r.result).toEqual(expected);
+    const junk = runResult(layer('multi-member-junk', Buffer.concat([gz, Buffer.from('junk')])));
+    expect(junk.code, junk.stderr).toBe(0);
+    expect(junk.result).toEqual(expected);
+    expect(junk.warnings).toContainEqual(expect.stringMatching(/ignored 4 byte\(s\) after the end of the layer's gzip stream/));
+  });
+
   it('unpacks a layer whose bytes are not what its label says, with a warning, and an empty layer', () => {
     const r = run(fixtures.mislabelled);
     expect(r.code, r.stderr).toBe(0);
@@ -284,6 +359,21 @@ describe('unpackLayer (the TypeScript wrapper)', () => {
     expect((error as DevenvError).code).toBe('LAYER_INVALID');
     expect((error as DevenvError).message).toContain(digest);
     expect((error as DevenvError).message).toMatch(/goes through the symlink `etc`/);
+  });
+
+  it('resolves with the diff_id and size, and rejects content other than expectDiffId as DIGEST_MISMATCH', async () => {
+    const [diffId, size] = [toolDiffId(fixtures.goodZstd).diffId, toolDiffId(fixtures.goodZstd).size];
+    const into = (name: string) => {
+      mkdirSync(join(base, name));
+      return join(base, name);
+    };
+    const options = { blobPath: fixtures.goodZstd.path, mediaType: fixtures.goodZstd.mediaType, rootless: false, digest: 'sha256:abc' };
+    expect(await unpackLayer({ ...options, destDir: into('verified'), expectDiffId: diffId })).toEqual({ diffId, size });
+    const wrong = `sha256:${'1'.repeat(64)}`;
+    const error = await unpackLayer({ ...options, destDir: into('wrong'), expectDiffId: wrong }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(DevenvError);
+    expect((error as DevenvError).code).toBe('DIGEST_MISMATCH');
+    expect((error as DevenvError).message).toBe(`layer sha256:abc: its uncompressed content has digest ${diffId}, the image config says ${wrong}`);
   });
 
   it('reports a runtime failure as RUNTIME_SETUP and an unknown media type as LAYER_INVALID', async () => {

@@ -1,7 +1,8 @@
 /**
  * Small in-memory images for the image store and service tests: real tar layers (tar-stream), gzip or not, a
  * config with true diff_ids, an OCI manifest; a registry fake serving them from memory (the `PullRegistry` subset
- * of RegistryClient) and an unpack fake that extracts plain or gzip tars with tar-stream.
+ * of RegistryClient) and an unpack fake that extracts plain or gzip tars with tar-stream and, as the native
+ * unpacker does, reports the diff_id (sha256 of the uncompressed tar) and fails when it is not the expected one.
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import * as tar from 'tar-stream';
 
 import { createStderrLogger } from '../../../../src/host/logger.js';
 import type { ImageServiceContext, PullRegistry, UnpackLayerRequest } from '../../../../src/services/image/image-context.js';
+import { diffIdMismatch, type UnpackLayerResult } from '../../../../src/image/unpack/unpack-layer.js';
 import type { Descriptor, ImageReference } from '../../../../src/image/types.js';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -131,15 +133,30 @@ export class MemoryRegistry implements PullRegistry {
   }
 }
 
-/** Unpack plain or gzip tars into destDir with tar-stream (regular files and directories only). */
-export function createFakeUnpack(): { unpack: (o: UnpackLayerRequest) => Promise<void>; calls: UnpackLayerRequest[] } {
+/** The uncompressed tar of a plain or gzip layer blob (the bytes decide, as in the native unpacker). */
+function uncompressedTar(blobPath: string): Buffer {
+  const bytes = readFileSync(blobPath);
+  return bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
+}
+
+/** What the native unpacker reports for a blob: the diff_id and size of its uncompressed tar. */
+export function fakeUnpackResult(blobPath: string): UnpackLayerResult {
+  const tarBytes = uncompressedTar(blobPath);
+  return { diffId: sha256(tarBytes), size: tarBytes.length };
+}
+
+/**
+ * Unpack plain or gzip tars into destDir with tar-stream (regular files and directories only); resolves with the
+ * diff_id and size, and rejects with DIGEST_MISMATCH (after unpacking, as the native unpacker) when `expectDiffId`
+ * is given and differs.
+ */
+export function createFakeUnpack(): { unpack: (o: UnpackLayerRequest) => Promise<UnpackLayerResult>; calls: UnpackLayerRequest[] } {
   const calls: UnpackLayerRequest[] = [];
   return {
     calls,
     async unpack(options) {
       calls.push(options);
-      let bytes = readFileSync(options.blobPath);
-      if (options.mediaType.endsWith('gzip')) bytes = gunzipSync(bytes);
+      const bytes = uncompressedTar(options.blobPath);
       const extract = tar.extract();
       const done = (async () => {
         for await (const entry of extract) {
@@ -155,6 +172,11 @@ export function createFakeUnpack(): { unpack: (o: UnpackLayerRequest) => Promise
       })();
       extract.end(bytes);
       await done;
+      const result = { diffId: sha256(bytes), size: bytes.length };
+      if (options.expectDiffId !== undefined && options.expectDiffId !== result.diffId) {
+        throw diffIdMismatch(options.blobPath, result.diffId, options.expectDiffId);
+      }
+      return result;
     },
   };
 }
@@ -165,12 +187,15 @@ export function tempRoot(): { root: string; cleanup: () => void } {
   return { root, cleanup: () => rmSync(root, { recursive: true, force: true }) };
 }
 
-/** A service context over a temp root with the fakes. */
-export function testContext(root: string, registry: PullRegistry, unpack: (o: UnpackLayerRequest) => Promise<void>): ImageServiceContext {
+/**
+ * A service context over a temp root with the fakes. An unpack fake that resolves with nothing (a wrapper around
+ * createFakeUnpack that drops its result) gets the diff_id of the blob's tar reported for it.
+ */
+export function testContext(root: string, registry: PullRegistry, unpack: (o: UnpackLayerRequest) => Promise<UnpackLayerResult | void>): ImageServiceContext {
   return {
     root,
     logger: createStderrLogger('error', () => {}),
-    images: { registry, unpack, rootless: false },
+    images: { registry, unpack: async (o) => (await unpack(o)) ?? fakeUnpackResult(o.blobPath), rootless: false },
   };
 }
 
