@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,4 +224,14 @@ fail:
   free(argvs[0]);
   free(argvs[1]);
   return -1;
+}
+
+int dv_userns_child_enter(int ready_w, int go_r, const char *purpose, struct dv_error *err) {
+  if (unshare(CLONE_NEWUSER) < 0) return dv_fail(err, errno, "unshare", NULL, "enter a user namespace to %s", purpose);
+  char c = 0;
+  if (write(ready_w, "r", 1) != 1 || read(go_r, &c, 1) != 1 || c != 'g')
+    return dv_fail(err, EPERM, NULL, NULL, "the user namespace to %s got no id mappings", purpose);
+  if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+    return dv_fail(err, errno, "setresuid", NULL, "become root in the user namespace to %s", purpose);
+  return 0;
 }

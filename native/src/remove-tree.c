@@ -205,17 +205,8 @@ int dv_remove_paths(const struct dv_spec *s, const char *const *paths, size_t n,
     close(res[0]);
     struct dv_error cerr;
     memset(&cerr, 0, sizeof(cerr));
-    int rc;
-    char c = 0;
-    if (unshare(CLONE_NEWUSER) < 0) {
-      rc = dv_fail(&cerr, errno, "unshare", NULL, "enter a user namespace to remove the container's files");
-    } else {
-      rc = write(ready[1], "r", 1) == 1 && read(go[0], &c, 1) == 1 && c == 'g' ? 0 : -1;
-      if (rc < 0) dv_fail(&cerr, EPERM, NULL, NULL, "the user namespace for removal got no id mappings");
-      if (rc == 0 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
-        rc = dv_fail(&cerr, errno, "setresuid", NULL, "become root in the user namespace for removal");
-      if (rc == 0) rc = remove_all(s->bundle, paths, n, &cerr);
-    }
+    int rc = dv_userns_child_enter(ready[1], go[0], "remove the container's files", &cerr);
+    if (rc == 0) rc = remove_all(s->bundle, paths, n, &cerr);
     if (rc < 0) dv_write_all(res[1], &cerr, sizeof(cerr));
     _exit(rc < 0 ? 1 : 0);
   }

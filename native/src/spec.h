@@ -97,6 +97,11 @@ int dv_remove_paths(const struct dv_spec *s, const char *const *paths, size_t n,
  * error). shown names it in messages. Used by the unpacker for entries a later one replaces. */
 int dv_remove_at(int parent, const char *name, const char *shown, struct dv_error *err);
 
+/* In a forked child: unshare a user namespace, tell the parent (write 'r' on ready_w) so it writes the id maps,
+ * wait for its 'g' on go_r, then become root there. `purpose` completes "… to <purpose>" in errors.
+ * Returns 0, or -1 with *err. (idmap.c; used by remove-tree and unpack.) */
+int dv_userns_child_enter(int ready_w, int go_r, const char *purpose, struct dv_error *err);
+
 /* ---- monitor <-> container protocol (container.c, monitor.c, init.c) ---
  * One message per SOCK_SEQPACKET record. Fds travel as a separate record sent with dv_send_fd right after
  * the message announcing them. */

@@ -222,17 +222,8 @@ static int unpack_in_userns(int blob_fd, int dest_fd, const struct options *o, s
     static struct child_report report;
     struct dv_error cerr;
     memset(&cerr, 0, sizeof(cerr));
-    int rc;
-    char c = 0;
-    if (unshare(CLONE_NEWUSER) < 0) {
-      rc = dv_fail(&cerr, errno, "unshare", NULL, "enter a user namespace to unpack the layer");
-    } else {
-      rc = write(ready[1], "r", 1) == 1 && read(go[0], &c, 1) == 1 && c == 'g' ? 0 : -1;
-      if (rc < 0) dv_fail(&cerr, EPERM, NULL, NULL, "the user namespace for unpacking got no id mappings");
-      if (rc == 0 && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
-        rc = dv_fail(&cerr, errno, "setresuid", NULL, "become root in the user namespace for unpacking");
-      if (rc == 0) rc = unpack_stream(blob_fd, dest_fd, o, &report.res, &cerr);
-    }
+    int rc = dv_userns_child_enter(ready[1], go[0], "unpack the layer", &cerr);
+    if (rc == 0) rc = unpack_stream(blob_fd, dest_fd, o, &report.res, &cerr);
     report.ok = rc == 0;
     report.err = cerr;
     dv_write_all(res[1], &report, sizeof(report));

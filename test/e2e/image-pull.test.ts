@@ -19,10 +19,10 @@ describe.each(['root', 'rootless'] as const)('images from a registry (%s)', (mod
     expect(JSON.stringify(ls)).toContain(`${registry}/busybox`);
   });
 
-  it('runs Debian (debootstrap image): setuid files keep their mode, root owns /usr, apt works offline', () => {
-    const pull = s.run(['image', 'pull', `${registry}/debian:bookworm`], { timeoutMs: 300_000 });
+  it('runs Debian (debootstrap image): setuid files keep their mode, root owns /usr', async () => {
+    const pull = await s.runAsync(['image', 'pull', `${registry}/debian:bookworm`]);
     expect(pull.code, pull.stderr).toBe(0);
-    const r = s.run(['container', 'run', '--rm', `${registry}/debian:bookworm`, 'sh', '-c', 'cat /etc/debian_version; stat -c "%a %U" /usr/bin/passwd /usr; apt-config dump | head -1']);
+    const r = await s.runAsync(['container', 'run', '--rm', `${registry}/debian:bookworm`, 'sh', '-c', 'cat /etc/debian_version; stat -c "%a %U" /usr/bin/passwd /usr']);
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^12\./);
@@ -30,8 +30,8 @@ describe.each(['root', 'rootless'] as const)('images from a registry (%s)', (mod
     expect(lines[2]).toBe('755 root');
   });
 
-  it('starts an image with more layers than one mount option page can name', () => {
-    const r = s.run(['container', 'run', '--rm', `${registry}/layered:130`, 'sh', '-c', 'ls /layers | wc -l'], { timeoutMs: 120_000 });
+  it('starts an image with more layers than one mount option page can name', async () => {
+    const r = await s.runAsync(['container', 'run', '--rm', `${registry}/layered:130`, 'sh', '-c', 'ls /layers | wc -l']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.trim()).toBe('130');
   });
@@ -47,15 +47,15 @@ describe.each(['root', 'rootless'] as const)('images from a registry (%s)', (mod
 
   it('a pull killed with -9 at any moment leaves a store the next pull repairs', async () => {
     for (const delay of [150, 400, 800]) {
-      s.run(['image', 'rm', '-f', `${registry}/debian:bookworm`]);
-      s.run(['image', 'prune', '-a']);
+      await s.runAsync(['image', 'rm', '-f', `${registry}/debian:bookworm`]);
+      await s.runAsync(['image', 'prune', '-a']);
       const child = devenvSpawn(['image', 'pull', '-q', `${registry}/debian:bookworm`], { mode, root: s.root });
       await sleep(delay);
       child.kill('SIGKILL');
       await new Promise((res) => child.once('exit', res));
-      const again = s.run(['image', 'pull', '-q', `${registry}/debian:bookworm`], { timeoutMs: 300_000 });
+      const again = await s.runAsync(['image', 'pull', '-q', `${registry}/debian:bookworm`]);
       expect(again.code, again.stderr).toBe(0);
-      const run = s.run(['container', 'run', '--rm', `${registry}/debian:bookworm`, 'cat', '/etc/debian_version']);
+      const run = await s.runAsync(['container', 'run', '--rm', `${registry}/debian:bookworm`, 'cat', '/etc/debian_version']);
       expect(run.stdout).toMatch(/^12\./);
       expect(readdirSync(join(s.root, 'images', 'layers')).filter((n) => n.includes('.tmp-'))).toEqual([]);
     }

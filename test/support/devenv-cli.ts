@@ -57,3 +57,22 @@ export function uidOf(user: string): number {
   if (r.status !== 0) throw new Error(`test user \`${user}\` does not exist: run \`bash .ci/run\` (as root) to prepare this machine`);
   return Number(r.stdout.trim());
 }
+
+/**
+ * Run bin/devenv as a user would without blocking the test worker (long pulls, removals): vitest's worker must
+ * keep answering its runner while a command runs for tens of seconds.
+ */
+export function devenvAsync(args: string[], options: CliOptions): Promise<CliResult> {
+  const child = devenvSpawn(args, options);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 300_000);
+  return new Promise((resolve) => {
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : -1), stdout, stderr });
+    });
+  });
+}

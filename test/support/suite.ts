@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { makeBusyboxRootfs } from './busybox-rootfs.js';
-import { devenv, testUser, uidOf, type CliResult, type Mode } from './devenv-cli.js';
+import { devenv, devenvAsync, testUser, uidOf, type CliResult, type Mode } from './devenv-cli.js';
 import { findLeaks, type Leaks } from './leak-check.js';
 
 /** One test file's world: a private store, a busybox rootfs owned by the mode's user, and the CLI bound to both. */
@@ -15,11 +16,13 @@ export interface Suite {
   root: string;
   rootfs: string;
   run(args: string[], opts?: { input?: string; env?: Record<string, string>; timeoutMs?: number }): CliResult;
+  /** The same, without blocking the worker (for commands that may take long). */
+  runAsync(args: string[], opts?: { timeoutMs?: number }): Promise<CliResult>;
   /** `container run` with the suite's rootfs: `runIn(['--rm'], ['sh','-c','…'])`. */
   runIn(flags: string[], command: string[], opts?: { input?: string; timeoutMs?: number }): CliResult;
   ids(): string[];
   leaks(): Leaks;
-  cleanup(): void;
+  cleanup(): Promise<void>;
 }
 
 export function requireRoot(): void {
@@ -49,6 +52,11 @@ export function createSuite(mode: Mode, name: string): Suite {
       for (const m of r.stdout.matchAll(/\b[0-9a-f]{64}\b/g)) seen.add(m[0]);
       return r;
     },
+    async runAsync(args, opts = {}) {
+      const r = await devenvAsync(args, { mode, root, ...opts });
+      for (const m of r.stdout.matchAll(/\b[0-9a-f]{64}\b/g)) seen.add(m[0]);
+      return r;
+    },
     runIn(flags, command, opts = {}) {
       return suite.run(['container', 'run', ...flags, '--rootfs', rootfs, ...command], opts);
     },
@@ -60,10 +68,9 @@ export function createSuite(mode: Mode, name: string): Suite {
     leaks() {
       return findLeaks(root, suite.ids(), user);
     },
-    cleanup() {
-      const ids = suite.ids();
-      for (const id of ids) devenv(['container', 'rm', '-f', id], { mode, root });
-      rmSync(dir, { recursive: true, force: true });
+    async cleanup() {
+      for (const id of suite.ids()) await devenvAsync(['container', 'rm', '-f', id], { mode, root });
+      await rm(dir, { recursive: true, force: true });
     },
   };
   if (uid !== 0) spawnChown(root, uid);
@@ -84,10 +91,10 @@ export function useSuite(mode: Mode, name: string): Suite {
   beforeAll(() => {
     current = createSuite(mode, name);
   });
-  afterAll(() => {
+  afterAll(async () => {
     if (!current) return;
     const leaks = current.leaks();
-    current.cleanup();
+    await current.cleanup();
     expect(leaks).toEqual({ mounts: [], processes: [], cgroups: [] });
   });
   return new Proxy({} as Suite, {
