@@ -4,7 +4,7 @@
 # the test user. `devenv up` on a devcontainer.json takes over here once the images and `up` issues land.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup-machine.sh
+bash .ci/run --setup-only
 bash examples/busybox/make-rootfs.sh
 export NODE_EXTRA_CA_CERTS=
 echo "== devenv container run (root)"
