@@ -235,3 +235,15 @@ int dv_userns_child_enter(int ready_w, int go_r, const char *purpose, struct dv_
     return dv_fail(err, errno, "setresuid", NULL, "become root in the user namespace to %s", purpose);
   return 0;
 }
+
+int dv_userns_parent_map(pid_t pid, const struct dv_spec *s, int ready_r, int go_w, const char *what, struct dv_error *err) {
+  char c;
+  int rc = 0;
+  if (read(ready_r, &c, 1) == 1) {
+    rc = dv_idmap_apply(pid, s, err);
+    if (rc == 0 && write(go_w, "g", 1) != 1) rc = dv_fail(err, errno, "write", NULL, "%s", what);
+  }
+  close(ready_r);
+  close(go_w);
+  return rc;
+}

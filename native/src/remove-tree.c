@@ -213,14 +213,7 @@ int dv_remove_paths(const struct dv_spec *s, const char *const *paths, size_t n,
   close(ready[1]);
   close(go[0]);
   close(res[1]);
-  char c;
-  int rc = 0;
-  if (read(ready[0], &c, 1) == 1) {
-    rc = dv_idmap_apply(pid, s, err);
-    if (rc == 0 && write(go[1], "g", 1) != 1) rc = dv_fail(err, errno, "write", NULL, "remove-tree");
-  }
-  close(ready[0]);
-  close(go[1]);
+  int rc = dv_userns_parent_map(pid, s, ready[0], go[1], "remove-tree", err);
   struct dv_error cerr;
   ssize_t got = read(res[0], &cerr, sizeof(cerr));
   close(res[0]);

@@ -101,6 +101,9 @@ int dv_remove_at(int parent, const char *name, const char *shown, struct dv_erro
  * wait for its 'g' on go_r, then become root there. `purpose` completes "… to <purpose>" in errors.
  * Returns 0, or -1 with *err. (idmap.c; used by remove-tree and unpack.) */
 int dv_userns_child_enter(int ready_w, int go_r, const char *purpose, struct dv_error *err);
+/* The parent's half: wait for the child's 'r' on ready_r, write its id maps, answer 'g' on go_w; closes both fds.
+ * Returns 0, or -1 with *err. */
+int dv_userns_parent_map(pid_t pid, const struct dv_spec *s, int ready_r, int go_w, const char *what, struct dv_error *err);
 
 /* ---- monitor <-> container protocol (container.c, monitor.c, init.c) ---
  * One message per SOCK_SEQPACKET record. Fds travel as a separate record sent with dv_send_fd right after

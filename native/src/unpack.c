@@ -232,14 +232,7 @@ static int unpack_in_userns(int blob_fd, int dest_fd, const struct options *o, s
   close(ready[1]);
   close(go[0]);
   close(res[1]);
-  char c;
-  int rc = 0;
-  if (read(ready[0], &c, 1) == 1) {
-    rc = dv_idmap_apply(pid, s, err);
-    if (rc == 0 && write(go[1], "g", 1) != 1) rc = dv_fail(err, errno, "write", NULL, "unpack");
-  }
-  close(ready[0]);
-  close(go[1]);
+  int rc = dv_userns_parent_map(pid, s, ready[0], go[1], "unpack", err);
   static struct child_report report;
   ssize_t got = read_report(res[0], &report);
   close(res[0]);
