@@ -4,3 +4,5 @@
  */
 export { containerExecMain } from './container-exec-main.js';
 export { containerCreateMain, containerRunMain } from './container-run-main.js';
+export { upMain } from './project/up-main.js';
+export { projectExecMain } from './project/exec-main.js';

@@ -1,0 +1,34 @@
+import { DevenvError } from '../../errors.js';
+import { upProject, type UpResult } from '../../services/project/up.js';
+import { parseDockerArgs } from '../docker-args.js';
+import { contextFromFlags, runDockerStyle } from '../docker-style-io.js';
+import { projectLocation, UP_ARG_SPECS } from './project-flags.js';
+import { createUpReporter } from './up-reporter.js';
+
+function describe(result: UpResult): string {
+  const what = result.action === 'created' ? 'created and started' : result.action === 'started' ? 'started' : 'already running';
+  return `Dev container ${result.containerName} ${what}: ${result.remoteUser}@${result.remoteWorkspaceFolder}\n`;
+}
+
+/** `devenv up`: on the fast path (bin/devenv), so a warm `up` costs little more than Node's start. */
+export async function upMain(argv: readonly string[]): Promise<number> {
+  return runDockerStyle(argv, 'devenv up', async (json) => {
+    const { flags, positionals } = parseDockerArgs(argv, UP_ARG_SPECS, { command: 'up', leadingPositionals: 0 });
+    if (positionals.length > 0) throw new DevenvError('USAGE', `up: unexpected argument \`${positionals[0]}\``, { hint: 'Pass the project with --workspace-folder DIR.' });
+    const ctx = contextFromFlags(flags);
+    const reporter = createUpReporter(json);
+    const options = { ...projectLocation(flags), rebuild: flags.rebuild === true, skipPostAttach: flags['skip-post-attach'] === true, hostEnv: process.env, reporter };
+    let result: UpResult;
+    try {
+      result = await upProject(ctx, options);
+    } finally {
+      await reporter.stop();
+    }
+    process.stdout.write(json ? `${JSON.stringify(result)}\n` : describe(result));
+    if (flags.watch === true) {
+      const { watchProject } = await import('../../services/project/watch.js');
+      return watchProject(ctx, { ...options, yes: flags.yes === true, json }, result);
+    }
+    return 0;
+  });
+}

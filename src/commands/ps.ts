@@ -1,0 +1,13 @@
+import { BaseCommand } from '../cli/base-command.js';
+import { renderTable } from '../ui/table.js';
+import { listEnvironments } from '../services/project/ps.js';
+
+export default class Ps extends BaseCommand<typeof Ps> {
+  static override description = 'List every dev container on this machine: folder, state, image, ports';
+
+  async run(): Promise<void> {
+    const envs = listEnvironments({ root: this.storeRoot, logger: this.logger });
+    const rows = envs.map((e) => [e.name, e.status, e.workspaceFolder, e.image, e.ports.join(',')]);
+    this.output(envs, renderTable(['NAME', 'STATUS', 'FOLDER', 'IMAGE', 'PORTS'], rows));
+  }
+}

@@ -1,0 +1,118 @@
+import { DevenvError } from '../../errors.js';
+import type { LoadedProject } from '../../devcontainer/config/load-project.js';
+import { checkHostRequirements, probeHost } from '../../devcontainer/config/host-requirements.js';
+import { mergeConfiguration, parseImageMetadataLabel } from '../../devcontainer/config/merge-metadata.js';
+import { translateRunArgs } from '../../devcontainer/config/run-args.js';
+import { substituteContainerEnv } from '../../devcontainer/config/substitute.js';
+import { bundleDir, findRecord, isNameTaken, type ContainerRecord } from '../../runtime/container-store.js';
+import { createContainer } from '../container/create.js';
+import { removeContainer } from '../container/remove.js';
+import { resolveImageForContainer } from '../image/resolve-image.js';
+import type { ServiceContext } from '../service-context.js';
+import { linkProjectContainer, unlinkProjectContainer } from './project-index.js';
+import { projectContainerName, projectCreateOptions, resolveRemoteUser } from './project-options.js';
+import { writeProjectState, type ProjectState } from './project-state.js';
+import type { UpReporter } from './up.js';
+
+function envMap(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const e of list) {
+    const eq = e.indexOf('=');
+    if (eq > 0) out[e.slice(0, eq)] = e.slice(eq + 1);
+  }
+  return out;
+}
+
+/**
+ * A container of this project that a killed `up` made but never linked (it has the project's name and label but
+ * no project.json): removed, so the new one can take the name.
+ */
+async function removeUnlinked(ctx: ServiceContext, project: LoadedProject, name: string, reporter: UpReporter): Promise<void> {
+  if (!isNameTaken(ctx.root, name)) return;
+  const record = findRecord(ctx.root, name);
+  if (record.labels?.['devenv.project'] !== project.devcontainerId) return; // someone else's: create will say so
+  reporter.step(`Removing half-made container ${record.name}`);
+  await removeProjectContainer(ctx, project.devcontainerId, record, { volumes: false });
+}
+
+/**
+ * Make the project's container: resolve (pull) the image, merge its devcontainer.metadata with the config,
+ * check hostRequirements, translate runArgs, create, write project.json and link it to the project. Not started.
+ */
+export async function createProjectContainer(
+  ctx: ServiceContext,
+  project: LoadedProject,
+  configHash: string,
+  reporter: UpReporter,
+): Promise<{ record: ContainerRecord; state: ProjectState }> {
+  const config = project.config;
+  if (!config.image) {
+    throw new DevenvError('CONFIG_INVALID', `${project.configFile}: Dockerfile-based configs (build.dockerfile) are not supported yet`, {
+      hint: 'Use an `image` for now; building from a Dockerfile comes with `devenv build`.',
+    });
+  }
+  reporter.step(`Resolving image ${config.image}`);
+  const image = await resolveImageForContainer(ctx, config.image, {
+    pull: 'missing',
+    ...(reporter.onPullProgress ? { onProgress: (e) => reporter.onPullProgress?.(e) } : {}),
+  });
+  const metadata = parseImageMetadataLabel(image.config.config?.Labels?.['devcontainer.metadata'], `image ${image.reference}`);
+  const merged = mergeConfiguration(config, metadata);
+  const host = checkHostRequirements(merged.hostRequirements, probeHost(ctx.root));
+  for (const w of host.warnings) reporter.warn(w);
+  const runArgs = translateRunArgs(config.runArgs ?? []);
+  for (const w of runArgs.warnings) reporter.warn(w);
+  const remoteUser = resolveRemoteUser(merged, image.config);
+  const rootless = (process.getuid?.() ?? 0) !== 0;
+  const create = projectCreateOptions({
+    project,
+    merged,
+    runArgs: runArgs.options,
+    imageRef: image.manifestDigest,
+    imageConfig: image.config,
+    metadataLabel: JSON.stringify(metadata.concat([])),
+    remoteUser,
+    rootless,
+  });
+  for (const w of create.warnings) reporter.warn(w);
+  await removeUnlinked(ctx, project, create.options.name ?? projectContainerName(project), reporter);
+  reporter.step(`Creating container ${create.options.name ?? ''}`.trim());
+  const record = await createContainer(ctx, { ...create.options, image: image.reference });
+  const state: ProjectState = {
+    devcontainerId: project.devcontainerId,
+    workspaceFolder: project.workspaceFolder,
+    configFile: project.configFile,
+    configHash,
+    remoteUser,
+    remoteWorkspaceFolder: project.containerWorkspaceFolder,
+    remoteEnv: substituteContainerEnv(merged.remoteEnv, envMap(record.spec.env)),
+    userEnvProbe: merged.userEnvProbe,
+    hooks: {
+      onCreateCommand: merged.onCreateCommands,
+      updateContentCommand: merged.updateContentCommands,
+      postCreateCommand: merged.postCreateCommands,
+      postStartCommand: merged.postStartCommands,
+      postAttachCommand: merged.postAttachCommands,
+    },
+    waitFor: merged.waitFor ?? 'updateContentCommand',
+    createHooksDone: [],
+    shutdownAction: merged.shutdownAction ?? 'stopContainer',
+    forwardPorts: merged.forwardPorts,
+  };
+  writeProjectState(bundleDir(ctx.root, record.id), state);
+  linkProjectContainer(ctx.root, project.devcontainerId, record.id);
+  return { record, state };
+}
+
+/** Remove a project's container (stopping it), its anonymous volumes, and the project link. */
+export async function removeProjectContainer(
+  ctx: ServiceContext,
+  devcontainerId: string,
+  record: ContainerRecord,
+  _options: { volumes: boolean },
+): Promise<void> {
+  await removeContainer(ctx, record, { force: true });
+  unlinkProjectContainer(ctx.root, devcontainerId, record.id);
+}
+
+
