@@ -7,6 +7,10 @@ export type DevenvErrorCode =
   | 'USAGE'
   | 'CONFIG_INVALID'
   | 'CONFIG_PARSE'
+  | 'CONFIG_NOT_FOUND'
+  | 'CONFIG_AMBIGUOUS'
+  | 'CONFIG_UNREADABLE'
+  | 'WORKSPACE_NOT_FOUND'
   // containers
   | 'CONTAINER_NOT_FOUND'
   | 'CONTAINER_NAME_IN_USE'
@@ -43,6 +47,10 @@ export type DevenvErrorCode =
   // image archives: import/export (src/image/archive)
   | 'ARCHIVE_INVALID'
   | 'ARCHIVE_UNSUPPORTED'
+  // dev container lifecycle (src/devcontainer/lifecycle, src/devcontainer/config/host-requirements.ts)
+  | 'LIFECYCLE_FAILED'
+  | 'LIFECYCLE_ENV_PROBE'
+  | 'HOST_TOO_SMALL'
   | 'INTERNAL';
 
 /** Who has to act: the user (bad input), something outside devenv (kernel, registry), or us (a bug). */

@@ -110,9 +110,10 @@ export async function removeProjectContainer(
   devcontainerId: string,
   record: ContainerRecord,
   _options: { volumes: boolean },
-): Promise<void> {
+): Promise<string[]> {
   await removeContainer(ctx, record, { force: true });
   unlinkProjectContainer(ctx.root, devcontainerId, record.id);
+  return [];
 }
 
 
