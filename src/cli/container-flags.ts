@@ -12,6 +12,7 @@ export const GLOBAL_ARG_SPECS: readonly ArgSpec[] = [
 export const CREATE_ARG_SPECS: readonly ArgSpec[] = [
   { name: 'rootfs', type: 'string', description: 'run from this root filesystem directory instead of an image' },
   { name: 'name', type: 'string', description: 'name of the container' },
+  { name: 'label', short: 'l', type: 'multiple', description: 'set a label on the container (KEY=VALUE)' },
   { name: 'env', short: 'e', type: 'multiple', description: 'set an environment variable (KEY=VALUE, or KEY to pass the host value)' },
   { name: 'env-file', type: 'multiple', description: 'read environment variables from a file' },
   { name: 'volume', short: 'v', type: 'multiple', description: 'bind mount HOST:CONTAINER[:ro|rw]' },
@@ -27,6 +28,7 @@ export const CREATE_ARG_SPECS: readonly ArgSpec[] = [
   { name: 'cap-add', type: 'multiple', description: 'add a Linux capability (or ALL)' },
   { name: 'cap-drop', type: 'multiple', description: 'drop a Linux capability (or ALL)' },
   { name: 'privileged', type: 'boolean', description: 'all capabilities, no seccomp filter, no masked paths' },
+  { name: 'security-opt', type: 'multiple', description: 'seccomp=unconfined or no-new-privileges (apparmor=/label= are ignored)' },
   { name: 'userns', type: 'string', description: 'user namespace mode: keep-id maps your user to the same id inside' },
   { name: 'interactive', short: 'i', type: 'boolean', description: 'keep stdin open' },
   { name: 'tty', short: 't', type: 'boolean', description: 'allocate a pseudo-terminal' },

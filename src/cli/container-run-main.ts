@@ -1,7 +1,7 @@
 import { DevenvError } from '../errors.js';
 import type { PullProgressEvent } from '../services/image/pull.js';
 import { createContainer } from '../services/container/create.js';
-import type { CreateContainerOptions } from '../services/container/create-options.js';
+import { parseLabelFlags, type CreateContainerOptions } from '../services/container/create-options.js';
 import { releaseName } from '../runtime/container-store.js';
 import { removeContainer } from '../services/container/remove.js';
 import { describeExit, startContainer } from '../services/container/start.js';
@@ -35,6 +35,8 @@ function toCreateOptions(flags: ParsedFlags, positionals: string[], command: str
     tty: flags.tty === true,
     ulimits: list('ulimit'),
     autoRemove: flags.rm === true,
+    labels: parseLabelFlags(list('label')),
+    securityOpt: list('security-opt'),
   };
   for (const [key, flag] of [
     ['name', 'name'],

@@ -16,6 +16,8 @@ export interface ContainerRecord {
   /** Set when the container was made from an image: what `image rm` and `image prune` must keep. */
   image?: { reference: string; manifestDigest: string; configDigest: string; chainIds?: string[] };
   command: string[];
+  /** Docker-style labels (`--label`; `devenv up` records the project's folder and config file here). */
+  labels?: Record<string, string>;
   /** Resolved create options; cgroup paths are filled in at each start. */
   spec: Omit<ContainerSpecInput, 'cgroups'>;
   limits: { memoryBytes?: number; cpus?: number; pidsLimit?: number };

@@ -7,7 +7,7 @@ import { PROJECT_EXEC_ARG_SPECS, projectLocation } from './project-flags.js';
 /** `devenv exec [FLAGS] COMMAND [ARG…]` in the project's container; the command's exit code is ours. */
 export async function projectExecMain(argv: readonly string[], defaultCommand?: string[]): Promise<number> {
   return runDockerStyle(argv, 'devenv exec', async () => {
-    const { flags, positionals } = parseDockerArgs(argv, PROJECT_EXEC_ARG_SPECS, { command: 'exec', leadingPositionals: 0 });
+    const { flags, positionals } = parseDockerArgs(argv, PROJECT_EXEC_ARG_SPECS, { command: 'exec', leadingPositionals: 1 });
     const command = positionals.length > 0 ? positionals : defaultCommand;
     if (!command) throw new DevenvError('USAGE', 'exec: no command given', { hint: 'Usage: devenv exec [--workspace-folder DIR] COMMAND [ARG…]' });
     const ctx = contextFromFlags(flags);

@@ -13,7 +13,7 @@ function describe(result: UpResult): string {
 /** `devenv up`: on the fast path (bin/devenv), so a warm `up` costs little more than Node's start. */
 export async function upMain(argv: readonly string[]): Promise<number> {
   return runDockerStyle(argv, 'devenv up', async (json) => {
-    const { flags, positionals } = parseDockerArgs(argv, UP_ARG_SPECS, { command: 'up', leadingPositionals: 0 });
+    const { flags, positionals } = parseDockerArgs(argv, UP_ARG_SPECS, { command: 'up', leadingPositionals: 1 });
     if (positionals.length > 0) throw new DevenvError('USAGE', `up: unexpected argument \`${positionals[0]}\``, { hint: 'Pass the project with --workspace-folder DIR.' });
     const ctx = contextFromFlags(flags);
     const reporter = createUpReporter(json);

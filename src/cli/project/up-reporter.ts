@@ -24,8 +24,8 @@ export function createUpReporter(json: boolean, write: (text: string) => void = 
       else write(`${text}\n`);
     },
     event(e) {
+      // The runner's own lines say which hook runs; events are for tools.
       if (json) event({ type: 'hook', ...e });
-      else if (e.state === 'started') write(`› Running ${e.hook}${e.name ? ` (${e.name})` : ''}…\n`);
     },
     ready() {
       if (json) event({ type: 'ready' });

@@ -15,6 +15,7 @@ import { resolveCapabilities } from '../../runtime/security/capabilities.js';
 import { defaultMaskedPaths, defaultReadonlyPaths, findThermalThrottlePaths } from '../../runtime/security/masked-paths.js';
 import { defaultSeccompProfile } from '../../runtime/security/seccomp-profile.js';
 import type { ImageConfig } from '../../image/types.js';
+import { lowerdirsForMapping } from '../image/mapped-layers.js';
 import { withResolvedImage } from '../image/resolve-image.js';
 import type { PullProgressEvent } from '../image/pull.js';
 import type { ServiceContext } from '../service-context.js';
@@ -30,6 +31,7 @@ import {
   type CreateContainerOptions,
 } from './create-options.js';
 import { generateContainerName } from './container-names.js';
+import { parseSecurityOpts } from './security-opt.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -137,7 +139,8 @@ async function createWithSource(ctx: ServiceContext, options: CreateContainerOpt
     ...readEnvFiles(options.envFiles, env),
     ...options.env.map((e) => parseEnvFlag(e, env)).filter((e): e is string => e !== undefined),
   ];
-  const mounts = [...options.volumes.map(parseVolumeFlag), ...options.mounts.map(parseMountFlag)];
+  const mounts = [...options.volumes.map(parseVolumeFlag), ...options.mounts.map(parseMountFlag), ...(options.extraMounts ?? [])];
+  const security = parseSecurityOpts(options.securityOpt ?? []);
   const rlimits = options.ulimits.map(parseUlimitFlag);
   const limits = {
     ...(options.memory !== undefined ? { memoryBytes: parseMemorySize(options.memory) } : {}),
@@ -168,7 +171,6 @@ async function createWithSource(ctx: ServiceContext, options: CreateContainerOpt
   assertLimitsSupported(cgroups.setup, options.name ?? 'new', limits);
   const unusable = cgroups.setup.controllers.filter((c) => !c.usable);
 
-  const lowerdirs = source.lowerdirs;
   const idMappings =
     !rootless && options.privileged
       ? null
@@ -181,6 +183,8 @@ async function createWithSource(ctx: ServiceContext, options: CreateContainerOpt
           subuids: rangesForUser(parseSubIdFile(readSubIds('/etc/subuid')), { name: hostUser, uid }),
           subgids: rangesForUser(parseSubIdFile(readSubIds('/etc/subgid')), { name: hostUser, uid }),
         });
+  // Rootless, image layers are unpacked for the default mapping; another one (keep-id) gets its own copy of them.
+  const lowerdirs = source.image ? await lowerdirsForMapping(ctx, { ...source.image, lowerdirs: source.lowerdirs }, idMappings) : source.lowerdirs;
   const files = { passwd: readRootfsFile(lowerdirs, 'etc/passwd'), group: readRootfsFile(lowerdirs, 'etc/group') };
   const user = resolveContainerUser(options.user ?? (keepId ? `${uid}:${gid}` : source.config?.User || undefined), files);
 
@@ -213,6 +217,7 @@ async function createWithSource(ctx: ServiceContext, options: CreateContainerOpt
       rootfs: source.label,
       ...(source.image ? { image: source.image } : {}),
       command,
+      ...(options.labels && Object.keys(options.labels).length > 0 ? { labels: options.labels } : {}),
       limits,
       autoRemove: options.autoRemove,
       warnings,
@@ -232,7 +237,7 @@ async function createWithSource(ctx: ServiceContext, options: CreateContainerOpt
         readOnly: options.readOnly,
         privileged: options.privileged,
         capabilities,
-        seccomp: options.privileged ? null : defaultSeccompProfile(capabilities.bounding),
+        seccomp: options.privileged || security.seccompUnconfined ? null : defaultSeccompProfile(capabilities.bounding),
         maskedPaths: options.privileged ? [] : defaultMaskedPaths({ thermalThrottlePaths }),
         readonlyPaths: options.privileged ? [] : defaultReadonlyPaths(),
         idMappings,

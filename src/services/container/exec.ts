@@ -8,6 +8,7 @@ import { bundleDir, readContainerState, type ContainerRecord } from '../../runti
 import { readRootfsFile, resolveContainerUser } from '../../runtime/container-user.js';
 import type { OciProcess } from '../../runtime/oci-spec-types.js';
 import { launchRuntime } from '../../runtime/runtime-process.js';
+import { launchRuntimePiped, type PipedIo } from '../../runtime/runtime-process-piped.js';
 import { resolveCapabilities } from '../../runtime/security/capabilities.js';
 import type { ServiceContext } from '../service-context.js';
 import { parseEnvFlag, readEnvFiles } from './create-options.js';
@@ -80,6 +81,29 @@ export async function execInContainer(ctx: ServiceContext, record: ContainerReco
       attached: !options.detach,
     });
     return { pid: launch.pid, warnings: launch.warnings, ...(options.detach ? {} : { wait: () => launch.wait().code }) };
+  } finally {
+    rmSync(processFile, { force: true });
+  }
+}
+
+/**
+ * Run a command in a running container with its output piped to us (lifecycle hooks, env probes): the exit
+ * code once it ends. Stdin is /dev/null; no terminal.
+ */
+export async function execPiped(
+  ctx: ServiceContext,
+  record: ContainerRecord,
+  options: Pick<ExecOptions, 'command' | 'env' | 'user' | 'workdir'>,
+  io: PipedIo,
+): Promise<number> {
+  const dir = bundleDir(ctx.root, record.id);
+  const processFile = join(dir, `exec-${randomHex(6)}.json`);
+  const full: ExecOptions = { ...options, interactive: false, tty: false, detach: false, envFiles: [], privileged: false };
+  writeJsonAtomic(processFile, buildExecProcess(record, full, {}));
+  try {
+    const run = await launchRuntimePiped(['exec', '--bundle', dir, '--process', processFile], `exec in container \`${record.name}\``, io);
+    for (const w of run.warnings) ctx.logger.warn(w);
+    return await run.exited;
   } finally {
     rmSync(processFile, { force: true });
   }

@@ -19,6 +19,7 @@ export interface ContainerSummary {
   startedAt?: string;
   finishedAt?: string;
   rootfs: string;
+  labels: Record<string, string>;
 }
 
 export function describeState(state: ContainerState): string {
@@ -47,6 +48,7 @@ export function summarize(root: string, record: ContainerRecord): ContainerSumma
     command: record.command,
     created: record.created,
     rootfs: record.rootfs,
+    labels: record.labels ?? {},
   };
 }
 
