@@ -1,6 +1,6 @@
 import { DevenvError } from '../errors.js';
 import { DockerStyleCommand, toOclifFlags } from '../cli/docker-style-command.js';
-import { contextFromFlags } from '../cli/docker-style-io.js';
+import { contextFromFlags, runDockerStyle } from '../cli/docker-style-io.js';
 import { parseDockerArgs } from '../cli/docker-args.js';
 import { PROJECT_ARG_SPECS, projectLocation } from '../cli/project/project-flags.js';
 import { upMain } from '../cli/project/up-main.js';
@@ -11,11 +11,14 @@ export default class Start extends DockerStyleCommand {
   static override flags = toOclifFlags(PROJECT_ARG_SPECS);
 
   protected async main(argv: readonly string[]): Promise<number> {
-    const { flags } = parseDockerArgs(argv, PROJECT_ARG_SPECS, { command: 'start', leadingPositionals: 0 });
-    const found = lookupProject(contextFromFlags(flags), projectLocation(flags));
-    if (!found.record) {
-      throw new DevenvError('CONTAINER_NOT_FOUND', `no dev container for ${found.project.workspaceFolder}`, { hint: 'Create it with `devenv up`.' });
-    }
-    return upMain(argv);
+    const exists = await runDockerStyle(argv, 'devenv start', async () => {
+      const { flags } = parseDockerArgs(argv, PROJECT_ARG_SPECS, { command: 'start', leadingPositionals: 1 });
+      const found = lookupProject(contextFromFlags(flags), projectLocation(flags));
+      if (!found.record) {
+        throw new DevenvError('CONTAINER_NOT_FOUND', `no dev container for ${found.project.workspaceFolder}`, { hint: 'Create it with `devenv up`.' });
+      }
+      return 0;
+    });
+    return exists === 0 ? upMain(argv) : exists;
   }
 }
