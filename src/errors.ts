@@ -51,6 +51,9 @@ export type DevenvErrorCode =
   | 'LIFECYCLE_FAILED'
   | 'LIFECYCLE_ENV_PROBE'
   | 'HOST_TOO_SMALL'
+  // volumes (src/volumes, src/services/volume)
+  | 'VOLUME_NOT_FOUND'
+  | 'VOLUME_IN_USE'
   | 'INTERNAL';
 
 /** Who has to act: the user (bad input), something outside devenv (kernel, registry), or us (a bug). */

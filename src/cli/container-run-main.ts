@@ -4,6 +4,7 @@ import { createContainer } from '../services/container/create.js';
 import { parseLabelFlags, type CreateContainerOptions } from '../services/container/create-options.js';
 import { releaseName } from '../runtime/container-store.js';
 import { removeContainer } from '../services/container/remove.js';
+import { removeAnonymousVolumes } from '../services/container/remove-volumes.js';
 import { describeExit, startContainer } from '../services/container/start.js';
 import { CREATE_ALL_ARG_SPECS, RUN_ARG_SPECS } from './container-flags.js';
 import { parseDockerArgs, type ParsedFlags } from './docker-args.js';
@@ -117,6 +118,7 @@ export async function containerRunMain(argv: readonly string[]): Promise<number>
     const oom = describeExit(record, exit);
     if (oom) process.stderr.write(`Error: ${oom}\n`);
     if (options.autoRemove) releaseName(ctx.root, record.name, record.id);
+    if (options.autoRemove) await removeAnonymousVolumes(ctx, record);
     if (json) process.stdout.write(`${JSON.stringify({ id: record.id, name: record.name, exitCode: exit.exitCode, oomKilled: exit.oomKilled })}\n`);
     return exit.exitCode;
   });

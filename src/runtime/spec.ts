@@ -18,6 +18,11 @@ export interface UserMount {
   source?: string;
   target: string;
   readonly: boolean;
+  /**
+   * A devenv volume (`-v NAME:/path`, `--mount type=volume`): a bind mount of `<root>/volumes/<name>/_data`,
+   * whose `source` create fills in after making the volume (src/services/container/create-volumes.ts).
+   */
+  volume?: { name: string; anonymous: boolean };
 }
 
 /** Everything the pure spec generator needs; services resolve users, id maps, cgroups and defaults first. */

@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { DevenvError } from '../../errors.js';
 import type { UserMount } from '../../runtime/spec.js';
 import type { OciRlimit } from '../../runtime/oci-spec-types.js';
+import { checkVolumeName, newAnonymousVolumeName } from '../../volumes/volume-name.js';
 
 /** `container create` / `run` options after flag parsing, before validation (values as the user typed them). */
 export interface CreateContainerOptions {
@@ -36,6 +37,29 @@ export interface CreateContainerOptions {
   tty: boolean;
   ulimits: string[];
   autoRemove: boolean;
+  /** `--label KEY=VALUE` entries, already split. */
+  labels?: Record<string, string>;
+  /** `--security-opt` values: seccomp=unconfined, no-new-privileges; apparmor= and label= are accepted and ignored. */
+  securityOpt?: string[];
+  /** Mounts already resolved by the caller (`devenv up`: the workspace and `mounts` binds), after --volume/--mount. */
+  extraMounts?: UserMount[];
+  /**
+   * Rootless: map the invoking user to this container user (name or uid) instead of to root, so files it makes
+   * in bind mounts belong to the invoking user on the host (`devenv up` with a non-root remoteUser).
+   */
+  keepIdUser?: string;
+}
+
+/** `--label KEY=VALUE` (or KEY alone, an empty value), as Docker does. */
+export function parseLabelFlags(values: readonly string[]): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const value of values) {
+    const eq = value.indexOf('=');
+    const key = eq === -1 ? value : value.slice(0, eq);
+    if (!key) throw new DevenvError('USAGE', `invalid --label value \`${value}\`: expected KEY=VALUE`);
+    labels[key] = eq === -1 ? '' : value.slice(eq + 1);
+  }
+  return labels;
 }
 
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -89,7 +113,7 @@ function checkTarget(target: string, flag: string): string {
 function checkSource(source: string, flag: string): string {
   if (!isAbsolute(source)) {
     throw new DevenvError('USAGE', `${flag}: \`${source}\` is not an absolute host path`, {
-      hint: 'Named volumes come with `devenv up`; for now use an absolute host directory or file.',
+      hint: 'Use an absolute host path (or ./path); for a volume, `--mount type=volume,source=NAME,target=…` or `-v NAME:/path`.',
     });
   }
   if (!existsSync(source)) {
@@ -98,23 +122,65 @@ function checkSource(source: string, flag: string): string {
   return source;
 }
 
-/** `-v HOST:CONTAINER[:ro|rw]`. */
+/**
+ * `-v HOST:CONTAINER[:OPTS]` (a bind mount), `-v NAME:CONTAINER[:OPTS]` (the volume NAME, made on first use) or
+ * `-v CONTAINER` (a new anonymous volume), as Docker reads them. HOST is absolute or starts with `.` (relative to
+ * here, as Podman allows); anything else is a volume name. OPTS: ro, rw, z, Z, and nocopy for volumes (accepted:
+ * devenv never copies image content into a volume). Volume mounts come back without a source: create fills it in
+ * (src/services/container/create-volumes.ts). Anonymous volumes get a new random name here.
+ */
 export function parseVolumeFlag(value: string): UserMount {
   const parts = value.split(':');
+  if (parts.length === 1 && isAbsolute(value)) {
+    return { type: 'bind', target: value, readonly: false, volume: { name: newAnonymousVolumeName(), anonymous: true } };
+  }
   if (parts.length < 2 || parts.length > 3 || !parts[0] || !parts[1]) {
-    throw new DevenvError('USAGE', `invalid -v value \`${value}\`: expected HOST:CONTAINER[:ro|rw]`);
+    throw new DevenvError('USAGE', `invalid -v value \`${value}\`: expected HOST:CONTAINER[:ro|rw], VOLUME:CONTAINER[:ro|rw] or CONTAINER`);
   }
-  const mode = parts[2] ?? 'rw';
-  const opts = mode.split(',');
+  const opts = (parts[2] ?? 'rw').split(',');
   for (const o of opts) {
-    if (!['ro', 'rw', 'z', 'Z'].includes(o)) throw new DevenvError('USAGE', `invalid -v option \`${o}\` in \`${value}\`: use ro or rw`);
+    if (!['ro', 'rw', 'z', 'Z', 'nocopy'].includes(o)) throw new DevenvError('USAGE', `invalid -v option \`${o}\` in \`${value}\`: use ro or rw`);
   }
-  // Like Podman, `./dir` and `../dir` are host paths relative to here; a bare word would be a named volume.
-  const source = parts[0].startsWith('.') ? resolve(parts[0]) : parts[0];
-  return { type: 'bind', source: checkSource(source, '-v'), target: checkTarget(parts[1], '-v'), readonly: opts.includes('ro') };
+  const readonly = opts.includes('ro');
+  const target = checkTarget(parts[1], '-v');
+  const first = parts[0];
+  if (!first.startsWith('/') && !first.startsWith('.')) {
+    return { type: 'bind', target, readonly, volume: { name: checkVolumeName(first, `-v \`${value}\``), anonymous: false } };
+  }
+  if (opts.includes('nocopy')) throw new DevenvError('USAGE', `invalid -v option \`nocopy\` in \`${value}\`: it applies to volumes, not host paths`);
+  const source = first.startsWith('.') ? resolve(first) : first;
+  return { type: 'bind', source: checkSource(source, '-v'), target, readonly };
 }
 
-/** `--mount type=bind,source=…,target=…[,readonly]` or `type=tmpfs,target=…`. */
+/** Volume options devenv cannot honour: refused rather than silently dropped. */
+const UNSUPPORTED_VOLUME_FIELDS = ['volume-opt', 'volume-label', 'volume-subpath'];
+
+/** `type=volume[,source=NAME][,volume-driver=local][,volume-nocopy]`: no source makes an anonymous volume. */
+function volumeMount(value: string, fields: Map<string, string>, target: string, readonly: boolean): UserMount {
+  for (const field of UNSUPPORTED_VOLUME_FIELDS) {
+    if (fields.has(field)) {
+      throw new DevenvError('USAGE', `--mount \`${value}\`: ${field} is not supported`, {
+        hint: 'devenv volumes are local directories: make one with `devenv volume create NAME [--label K=V]` and mount it by name.',
+      });
+    }
+  }
+  const driver = fields.get('volume-driver');
+  if (driver !== undefined && driver !== 'local') throw new DevenvError('USAGE', `--mount \`${value}\`: volume driver \`${driver}\` is not supported; only local`);
+  // volume-nocopy is accepted as is: devenv never copies image content into a new volume (docs/volumes.md).
+  const source = fields.get('source') ?? fields.get('src') ?? '';
+  if (source === '') return { type: 'bind', target, readonly, volume: { name: newAnonymousVolumeName(), anonymous: true } };
+  if (source.startsWith('/') || source.startsWith('.')) {
+    throw new DevenvError('USAGE', `--mount \`${value}\`: type=volume takes a volume name, not the path \`${source}\``, {
+      hint: `For a host directory use \`--mount type=bind,source=${source},target=${target}\`.`,
+    });
+  }
+  return { type: 'bind', target, readonly, volume: { name: checkVolumeName(source, `--mount \`${value}\``), anonymous: false } };
+}
+
+/**
+ * `--mount type=bind,source=…,target=…[,readonly]`, `type=volume[,source=NAME],target=…[,readonly]` or
+ * `type=tmpfs,target=…`. Volume mounts come back without a source, as from parseVolumeFlag.
+ */
 export function parseMountFlag(value: string): UserMount {
   const fields = new Map<string, string>();
   for (const part of value.split(',')) {
@@ -126,7 +192,8 @@ export function parseMountFlag(value: string): UserMount {
   if (!target) throw new DevenvError('USAGE', `--mount \`${value}\`: missing target=`);
   const readonly = ['true', '1'].includes(fields.get('readonly') ?? fields.get('ro') ?? 'false');
   if (type === 'tmpfs') return { type: 'tmpfs', target: checkTarget(target, '--mount'), readonly };
-  if (type !== 'bind') throw new DevenvError('USAGE', `--mount \`${value}\`: type \`${type}\` is not supported; use bind or tmpfs`);
+  if (type === 'volume') return volumeMount(value, fields, checkTarget(target, '--mount'), readonly);
+  if (type !== 'bind') throw new DevenvError('USAGE', `--mount \`${value}\`: type \`${type}\` is not supported; use bind, volume or tmpfs`);
   const source = fields.get('source') ?? fields.get('src');
   if (!source) throw new DevenvError('USAGE', `--mount \`${value}\`: missing source=`);
   return { type: 'bind', source: checkSource(source, '--mount'), target: checkTarget(target, '--mount'), readonly };

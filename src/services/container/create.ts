@@ -32,6 +32,7 @@ import {
 } from './create-options.js';
 import { generateContainerName } from './container-names.js';
 import { parseSecurityOpts } from './security-opt.js';
+import { withContainerVolumes } from './create-volumes.js';
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
@@ -248,7 +249,7 @@ async function createWithSource(ctx: ServiceContext, options: CreateContainerOpt
         tools: { newuidmap: findTool('newuidmap'), newgidmap: findTool('newgidmap'), fuseOverlayfs: findTool('fuse-overlayfs') },
       },
     };
-    createBundle(ctx.root, record);
+    await withContainerVolumes(ctx, record, () => createBundle(ctx.root, record));
     return record;
   } catch (error) {
     releaseName(ctx.root, name, id);

@@ -7,6 +7,7 @@ import { openCgroupManager } from '../../runtime/cgroups/open-cgroup-manager.js'
 import { bundleDir, readContainerState, releaseName, type ContainerRecord } from '../../runtime/container-store.js';
 import { loadAddon, runtimeBinary } from '../../runtime/native.js';
 import type { ServiceContext } from '../service-context.js';
+import { removeAnonymousVolumes } from './remove-volumes.js';
 import { stopLocked } from './stop.js';
 
 export interface RemoveContainerOptions {
@@ -44,7 +45,8 @@ export function removeBundleDir(dir: string, rootless: boolean): void {
 
 /**
  * Remove a container: refuses a running one unless forced (then SIGKILL and wait). Always removes its
- * cgroups and directory, whatever state a killed devenv or monitor left them in.
+ * cgroups and directory, whatever state a killed devenv or monitor left them in; a --rm container's anonymous
+ * volumes go too.
  */
 export async function removeContainer(ctx: ServiceContext, record: ContainerRecord, options: RemoveContainerOptions): Promise<void> {
   const dir = bundleDir(ctx.root, record.id);
@@ -70,4 +72,5 @@ export async function removeContainer(ctx: ServiceContext, record: ContainerReco
   });
   removeBundleDir(dir, record.spec.rootless);
   releaseName(ctx.root, record.name, record.id);
+  await removeAnonymousVolumes(ctx, record);
 }

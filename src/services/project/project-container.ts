@@ -7,6 +7,9 @@ import { substituteContainerEnv } from '../../devcontainer/config/substitute.js'
 import { bundleDir, findRecord, isNameTaken, type ContainerRecord } from '../../runtime/container-store.js';
 import { createContainer } from '../container/create.js';
 import { removeContainer } from '../container/remove.js';
+import { removeAnonymousVolumes } from '../container/remove-volumes.js';
+import { containerVolumes } from '../../volumes/volume-usage.js';
+import { removeVolumes } from '../volume/remove.js';
 import { resolveImageForContainer } from '../image/resolve-image.js';
 import type { ServiceContext } from '../service-context.js';
 import { linkProjectContainer, unlinkProjectContainer } from './project-index.js';
@@ -109,11 +112,16 @@ export async function removeProjectContainer(
   ctx: ServiceContext,
   devcontainerId: string,
   record: ContainerRecord,
-  _options: { volumes: boolean },
+  options: { volumes: boolean },
 ): Promise<string[]> {
+  const volumes = containerVolumes(ctx.root, record);
   await removeContainer(ctx, record, { force: true });
   unlinkProjectContainer(ctx.root, devcontainerId, record.id);
-  return [];
+  // Anonymous volumes belong to this container alone (nothing can name them again); named ones only with --volumes.
+  await removeAnonymousVolumes(ctx, record, { always: true });
+  const named = options.volumes ? volumes.filter((v) => !v.anonymous).map((v) => v.name) : [];
+  if (named.length > 0) await removeVolumes(ctx, named, { force: true });
+  return named;
 }
 
 
