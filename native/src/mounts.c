@@ -321,8 +321,18 @@ static void escape_overlay_path(char *out, size_t len, const char *in) {
   out[j] = '\0';
 }
 
+/* The overlay's root directory takes its owner from the upper dir, which the CLI made as the invoking user: under a
+ * keep-id mapping that user is not root inside, and `/` would belong to it. Give the upper dir to root of this
+ * user namespace (an image's `/` is root's). Best effort: failing only leaves `/` with the invoking user's owner. */
+static void upper_to_root(const struct dv_spec *s) {
+  struct stat upper;
+  if (s->upperdir == NULL || stat(s->upperdir, &upper) != 0) return;
+  if ((upper.st_uid != 0 || upper.st_gid != 0) && chown(s->upperdir, 0, 0) != 0) return;
+}
+
 static int overlay_create(const struct dv_spec *s, struct dv_error *err) {
   const char *what = s->root_path;
+  upper_to_root(s);
   int fs = fsopen("overlay", FSOPEN_CLOEXEC);
   if (fs < 0) return dv_fail(err, errno, "fsopen", what, "mount the overlay rootfs");
   int rc = 0;

@@ -36,6 +36,12 @@ export interface IdMappingInput {
   /** Host ids of the invoking user. */
   uid: number;
   gid: number;
+  /**
+   * keep-id only: the container uid and gid the host user becomes (e.g. a dev container's remoteUser, 1000).
+   * Default: the host ids themselves (`--userns keep-id`).
+   */
+  keepIdUid?: number;
+  keepIdGid?: number;
   rootless: boolean;
   subuids: SubIdRange[];
   subgids: SubIdRange[];
@@ -44,10 +50,29 @@ export interface IdMappingInput {
 
 const FULL_RANGE = 4294967295;
 
-function mapFor(kind: 'uid' | 'gid', id: number, subs: SubIdRange[], mode: UsernsMode, user: string): OciIdMapping[] {
+/** Container ids from `firstContainerId` on, taken in order from the subordinate ranges, skipping `count` ids first. */
+function subRanges(subs: SubIdRange[], skip: number, count: number, firstContainerId: number): OciIdMapping[] {
+  const maps: OciIdMapping[] = [];
+  let toSkip = skip;
+  let left = count;
+  let next = firstContainerId;
+  for (const r of subs) {
+    if (left <= 0) break;
+    const used = Math.min(toSkip, r.count);
+    toSkip -= used;
+    const size = Math.min(r.count - used, left);
+    if (size <= 0) continue;
+    maps.push({ containerID: next, hostID: r.start + used, size });
+    next += size;
+    left -= size;
+  }
+  return maps;
+}
+
+function mapFor(kind: 'uid' | 'gid', id: number, subs: SubIdRange[], input: IdMappingInput): OciIdMapping[] {
   const file = kind === 'uid' ? '/etc/subuid' : '/etc/subgid';
-  const first = subs[0];
-  if (!first) {
+  const { mode, user } = input;
+  if (subs.length === 0) {
     throw new DevenvError('IDMAP_MISSING', `no ${kind === 'uid' ? 'subordinate uid' : 'subordinate gid'} range for user \`${user}\` in ${file}`, {
       kind: 'external',
       hint: `Ask an administrator to run: usermod --add-subuids 100000-165535 --add-subgids 100000-165535 ${user}`,
@@ -62,24 +87,31 @@ function mapFor(kind: 'uid' | 'gid', id: number, subs: SubIdRange[], mode: Usern
     }
     return maps;
   }
-  // keep-id: the user's own id maps to itself; ids below and above it come from the subordinate range.
-  if (first.count <= id) {
-    throw new DevenvError('IDMAP_MISSING', `--userns keep-id: the range in ${file} for \`${user}\` (${first.count} ids) is smaller than your id ${id}`, {
+  // keep-id: the user's own id becomes `target` inside; the container ids below it take the first `target`
+  // subordinate ids, those above it the rest.
+  const target = (kind === 'uid' ? input.keepIdUid : input.keepIdGid) ?? id;
+  if (!Number.isSafeInteger(target) || target < 0 || target >= FULL_RANGE) {
+    throw new DevenvError('USAGE', `keep-id: invalid container ${kind} \`${target}\` (a number from 0 to ${FULL_RANGE - 1})`);
+  }
+  const total = subs.reduce((n, r) => n + r.count, 0);
+  if (total < target) {
+    const asked = target === id ? `your ${kind} ${id}` : `the container ${kind} ${target}`;
+    throw new DevenvError('IDMAP_MISSING', `keep-id user namespace: the ranges in ${file} for \`${user}\` (${total} ids) are too small to map ${asked}`, {
       kind: 'external',
-      hint: `Give ${user} a range of at least ${id + 1} ids (e.g. 65536) in ${file}.`,
+      hint: `Give ${user} a range of at least ${target + 1} ids (e.g. 65536) in ${file}.`,
     });
   }
-  const maps: OciIdMapping[] = [];
-  if (id > 0) maps.push({ containerID: 0, hostID: first.start, size: id });
-  maps.push({ containerID: id, hostID: id, size: 1 });
-  maps.push({ containerID: id + 1, hostID: first.start + id, size: first.count - id });
-  return maps;
+  return [
+    ...subRanges(subs, 0, target, 0),
+    { containerID: target, hostID: id, size: 1 },
+    ...subRanges(subs, target, total - target, target + 1),
+  ];
 }
 
 /**
  * Id mappings of a container's user namespace. Root: the identity map of the full id range, so files keep
  * their owners while capabilities stay scoped to the container's namespace. Rootless: the user's own id is
- * root inside (or the same id with keep-id) and the subordinate ranges fill the rest.
+ * root inside (with keep-id: the same id, or `keepIdUid`/`keepIdGid`) and the subordinate ranges fill the rest.
  */
 export function computeIdMappings(input: IdMappingInput): { uid: OciIdMapping[]; gid: OciIdMapping[] } {
   if (!input.rootless) {
@@ -87,8 +119,8 @@ export function computeIdMappings(input: IdMappingInput): { uid: OciIdMapping[];
     return { uid: identity, gid: identity };
   }
   return {
-    uid: mapFor('uid', input.uid, input.subuids, input.mode, input.user),
-    gid: mapFor('gid', input.gid, input.subgids, input.mode, input.user),
+    uid: mapFor('uid', input.uid, input.subuids, input),
+    gid: mapFor('gid', input.gid, input.subgids, input),
   };
 }
 

@@ -156,9 +156,9 @@ describe.each(['root', 'rootless'] as const)('devenv up (%s)', (mode) => {
       const { r, json } = up(folder);
       expect(r.code, r.stderr).toBe(0);
       expect(json?.remoteUser).toBe(remoteUser);
-      const made = exec(folder, ['sh', '-c', 'echo hi > made-inside && id -un && stat -c %U /bin/busybox']);
+      const made = exec(folder, ['sh', '-c', 'echo hi > made-inside && id -un && stat -c %U /bin/busybox / /etc/passwd']);
       expect(made.code, made.stderr).toBe(0);
-      expect(made.stdout).toBe(`${remoteUser}\nroot\n`);
+      expect(made.stdout).toBe(`${remoteUser}\nroot\nroot\nroot\n`);
       const owner = statSync(join(folder, 'made-inside')).uid;
       // Rootless: always the invoking user. As root, Docker semantics: the container user's own id.
       expect(owner).toBe(mode === 'rootless' ? hostUid : remoteUser === 'root' ? 0 : 1000);

@@ -5,6 +5,7 @@ import type { ContentStore } from './content-store.js';
 import type { ImageIndex } from './image-index.js';
 import { readImageContent } from './image-manifest.js';
 import type { LayerStore } from './layer-store.js';
+import type { MappedLayerStores } from './mapped-layer-store.js';
 import { tryLockFile } from './store-locks.js';
 import type { ImageStorePaths } from './store-paths.js';
 
@@ -14,17 +15,23 @@ export interface GcRoots {
   manifestDigests?: Iterable<string>;
   /** Layers containers use as lowerdirs (kept even when their image is gone from the store). */
   chainIds?: Iterable<string>;
+  /** Copies under other id mappings that containers use as lowerdirs: `<mapping key>/<chain hex>`. */
+  mappedLayers?: Iterable<string>;
 }
 
 export interface GcOptions {
   /** Also remove partial downloads (an explicit prune: space over resumability). */
   removeIngest?: boolean;
+  /** Also remove the copies under other id mappings that no container uses (`mappedLayers` roots), not only those of removed layers. */
+  pruneMappedLayers?: boolean;
 }
 
 /** What a collection removed. */
 export interface GcReport {
   blobsRemoved: string[];
   layersRemoved: string[];
+  /** Copies under other id mappings removed: `<mapping key>/<chain hex>`. */
+  mappedLayersRemoved: string[];
   ingestRemoved: string[];
   bytesFreed: number;
 }
@@ -35,6 +42,7 @@ export interface GcTarget {
   blobs: ContentStore;
   index: ImageIndex;
   layers: LayerStore;
+  mapped?: MappedLayerStores;
 }
 
 /** Blobs and layers reachable from the index and the roots. */
@@ -86,7 +94,7 @@ function listNames(dir: string): string[] {
  */
 export function collectGarbage(target: GcTarget, roots: GcRoots = {}, options: GcOptions = {}): GcReport {
   const keep = markReachable(target, roots);
-  const report: GcReport = { blobsRemoved: [], layersRemoved: [], ingestRemoved: [], bytesFreed: 0 };
+  const report: GcReport = { blobsRemoved: [], layersRemoved: [], mappedLayersRemoved: [], ingestRemoved: [], bytesFreed: 0 };
   for (const digest of target.blobs.list()) {
     if (keep.blobs.has(digest)) continue;
     report.bytesFreed += target.blobs.size(digest) ?? 0;
@@ -100,6 +108,7 @@ export function collectGarbage(target: GcTarget, roots: GcRoots = {}, options: G
     report.bytesFreed += target.layers.remove(chainId);
     report.layersRemoved.push(chainId);
   }
+  collectMappedLayers(target, keep.chainIds, new Set(roots.mappedLayers ?? []), options.pruneMappedLayers ?? false, report);
   if (options.removeIngest) {
     for (const name of listNames(target.paths.ingest)) {
       const hex = /^([0-9a-f]{64})\./.exec(name)?.[1];
@@ -117,6 +126,24 @@ export function collectGarbage(target: GcTarget, roots: GcRoots = {}, options: G
   }
   removeIdleLockFiles(target.paths);
   return report;
+}
+
+/**
+ * Mapped copies go with their layer; with `prune`, also when no container uses them (they are a cache, rebuilt
+ * from the blob on the next create). An area left empty goes too.
+ */
+function collectMappedLayers(target: GcTarget, keepChains: Set<string>, inUse: Set<string>, prune: boolean, report: GcReport): void {
+  for (const area of target.mapped?.list() ?? []) {
+    for (const name of listNames(area.dir)) {
+      if (!/^[0-9a-f]{64}$/.test(name)) continue; // mapping.json, and .tmp-*/.rm-* (repair's)
+      const chainId = `sha256:${name}`;
+      const used = inUse.has(`${area.key}/${name}`);
+      if ((used || (!prune && keepChains.has(chainId))) && area.layers.has(chainId)) continue;
+      report.bytesFreed += area.layers.remove(chainId);
+      report.mappedLayersRemoved.push(`${area.key}/${name}`);
+    }
+    target.mapped?.removeIfEmpty(area);
+  }
 }
 
 /** Lock files are only used under the store lock, which the caller holds alone: idle ones can go. */

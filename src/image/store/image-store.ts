@@ -5,6 +5,7 @@ import { collectGarbage, type GcOptions, type GcReport, type GcRoots } from './i
 import { FsImageIndex, type ImageIndex } from './image-index.js';
 import { readImageContent, type ImageContent } from './image-manifest.js';
 import { FsLayerStore, type LayerStore, type RemoveTree } from './layer-store.js';
+import { FsMappedLayerStores, type MappedLayerStores } from './mapped-layer-store.js';
 import { lockFile, type StoreLock } from './store-locks.js';
 import { imageStorePaths, type ImageStorePaths } from './store-paths.js';
 import { repairImageStore, type RepairOptions, type RepairReport } from './store-repair.js';
@@ -15,7 +16,9 @@ export type { ImageIndex, ImageIndexDocument, ImageIndexEntry } from './image-in
 export { checkImageConfig, checkImageManifest, imageLayers, readImageContent } from './image-manifest.js';
 export type { ImageContent, ImageLayer, ImageManifest } from './image-manifest.js';
 export { computeChainIds } from './layer-store.js';
-export type { EnsureLayerInput, EnsureLayerOptions, LayerRecord, LayerStore, RemoveTree } from './layer-store.js';
+export type { EnsureLayerInput, EnsureLayerOptions, LayerRecord, LayerStore, RemoveTree, TreeIdMappings } from './layer-store.js';
+export { mappedLayerKey } from './mapped-layer-store.js';
+export type { MappedLayerArea, MappedLayerStores } from './mapped-layer-store.js';
 export type { StoreLock } from './store-locks.js';
 export { digestHex, imageStorePaths, isStoreDigest, sha256Digest, shortDigest } from './store-paths.js';
 export type { ImageStorePaths } from './store-paths.js';
@@ -26,7 +29,8 @@ const STORE_LOCK_TIMEOUT_MS = 60_000;
 
 /**
  * devenv's image store below one store root (docs/images.md, "Store layout"): content-addressed blobs, the index
- * of references, and unpacked layers by chain id. Safe for concurrent use by several devenv processes:
+ * of references, unpacked layers by chain id, and copies of them under other id mappings. Safe for concurrent use
+ * by several devenv processes:
  * - commands that add or read images (pull, tag, resolving an image for a container) hold the store lock shared;
  *   `image rm` and `image prune` hold it exclusively, so GC never sees a blob a pull has not recorded yet;
  * - per-blob and per-layer locks make two pulls of one image download and unpack each part once;
@@ -37,6 +41,8 @@ export interface ImageStore {
   readonly blobs: ContentStore;
   readonly index: ImageIndex;
   readonly layers: LayerStore;
+  /** Copies of layers unpacked under other id mappings (`images/layers-mapped/<key>/`). */
+  readonly mapped: MappedLayerStores;
   /** What the repair at open removed (empty when nothing was wrong, or when opened with `repair: false`). */
   readonly repaired: RepairReport;
   /** Take the store lock shared (pull, tag, resolve). */
@@ -65,7 +71,8 @@ export function openImageStore(root: string, options: OpenImageStoreOptions = {}
   const blobs = new FsContentStore(paths);
   const index = new FsImageIndex(paths);
   const layers = new FsLayerStore(paths, options.removeTree);
-  const target = { paths, blobs, index, layers };
+  const mapped = new FsMappedLayerStores(paths, options.removeTree);
+  const target = { paths, blobs, index, layers, mapped };
   const repairOptions = typeof options.repair === 'object' ? options.repair : {};
   const repaired: RepairReport =
     options.repair === false ? { removedLayerDirs: [], removedIngest: [], droppedImages: [] } : repairImageStore(target, repairOptions);
@@ -76,6 +83,7 @@ export function openImageStore(root: string, options: OpenImageStoreOptions = {}
     blobs,
     index,
     layers,
+    mapped,
     repaired,
     lockShared: (o) => lock(true, o),
     lockExclusive: (o) => lock(false, o),

@@ -2,6 +2,7 @@ import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { join } from 'node:path';
 
 import { writeJsonAtomic } from '../../host/atomic-file.js';
+import type { LayerIdMapping } from '../unpack/unpack-layer.js';
 import { layerLockPath, lockFile, tryLockFile } from './store-locks.js';
 import { createSha256, digestHex, type ImageStorePaths, shortDigest } from './store-paths.js';
 
@@ -28,9 +29,24 @@ export interface LayerRecord {
   unpackedAt: string;
 }
 
+/** The uid and gid mappings a tree was unpacked with (the unpacker's `--idmap` shape). */
+export interface TreeIdMappings {
+  uidMappings: LayerIdMapping[];
+  gidMappings: LayerIdMapping[];
+}
+
 /** Removes a directory tree of the store. Rootless, unpacked files belong to sub-ids: the service passes a remover
- * that works inside a user namespace; the default is a plain recursive rm. */
-export type RemoveTree = (dir: string) => void;
+ * that works inside a user namespace; the default is a plain recursive rm. `idMappings`: those the tree was
+ * unpacked with, when not the store's own (layers under another mapping, mapped-layers.ts). */
+export type RemoveTree = (dir: string, idMappings?: TreeIdMappings) => void;
+
+/** Where a layer store keeps its layers: `images/layers` by default, a mapping's own directory for mapped copies. */
+export interface LayerStoreArea {
+  /** The directory of `<chain-hex>/` layers and their `.tmp-*`/`.rm-*` siblings. */
+  dir: string;
+  /** The lock file of one layer (held while it is unpacked). */
+  lockPath: (chainHex: string) => string;
+}
 
 /** One layer to make present. */
 export interface EnsureLayerInput {
@@ -100,13 +116,18 @@ export function measureTree(dir: string): number {
 
 /** The layer store on the local filesystem. */
 export class FsLayerStore implements LayerStore {
+  private readonly area: LayerStoreArea;
+
   constructor(
-    private readonly paths: ImageStorePaths,
+    paths: ImageStorePaths,
     private readonly remover: RemoveTree = (dir) => rmSync(dir, { recursive: true, force: true }),
-  ) {}
+    area?: LayerStoreArea,
+  ) {
+    this.area = area ?? { dir: paths.layers, lockPath: (hex) => layerLockPath(paths, hex) };
+  }
 
   dir(chainId: string): string {
-    return join(this.paths.layers, digestHex(chainId));
+    return join(this.area.dir, digestHex(chainId));
   }
 
   diffDir(chainId: string): string {
@@ -127,8 +148,8 @@ export class FsLayerStore implements LayerStore {
 
   list(): string[] {
     try {
-      return readdirSync(this.paths.layers)
-        .filter((name) => /^[0-9a-f]{64}$/.test(name) && existsSync(join(this.paths.layers, name, 'layer.json')))
+      return readdirSync(this.area.dir)
+        .filter((name) => /^[0-9a-f]{64}$/.test(name) && existsSync(join(this.area.dir, name, 'layer.json')))
         .map((name) => `sha256:${name}`);
     } catch {
       return [];
@@ -139,7 +160,7 @@ export class FsLayerStore implements LayerStore {
     const existing = this.has(input.chainId) ? this.read(input.chainId) : undefined;
     if (existing) return { created: false, record: existing };
     const hex = digestHex(input.chainId);
-    const lockPath = layerLockPath(this.paths, hex);
+    const lockPath = this.area.lockPath(hex);
     let lock = tryLockFile(lockPath);
     if (!lock) {
       options.onWait?.();
@@ -154,7 +175,7 @@ export class FsLayerStore implements LayerStore {
       if (done) return { created: false, record: done };
       const target = this.dir(input.chainId);
       if (existsSync(target)) this.removeAside(target); // a directory without layer.json: not ours to trust
-      const tmp = join(this.paths.layers, `${hex}.tmp-${process.pid}-${(counter += 1)}`);
+      const tmp = join(this.area.dir, `${hex}.tmp-${process.pid}-${(counter += 1)}`);
       mkdirSync(join(tmp, 'diff'), { recursive: true, mode: 0o755 });
       try {
         await input.unpack(join(tmp, 'diff'));

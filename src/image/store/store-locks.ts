@@ -41,3 +41,8 @@ export function blobLockPath(paths: ImageStorePaths, hex: string): string {
 export function layerLockPath(paths: ImageStorePaths, chainHex: string): string {
   return join(paths.locks, `chain-${chainHex}`);
 }
+
+/** Lock file of one layer's copy under another id mapping (mapped-layer-store.ts), by the mapping's key. */
+export function mappedLayerLockPath(paths: ImageStorePaths, mappingKey: string, chainHex: string): string {
+  return join(paths.locks, `chain-${mappingKey}-${chainHex}`);
+}

@@ -16,6 +16,8 @@ export interface ImageStorePaths {
   ingest: string;
   /** `images/layers`: unpacked layers by chain id. */
   layers: string;
+  /** `images/layers-mapped`: copies of layers unpacked under other id mappings, `<mapping key>/<chain hex>/`. */
+  mappedLayers: string;
   /** `images/locks`: per-blob (`<hex>`) and per-layer (`chain-<hex>`) lock files. */
   locks: string;
   /** `images/index.json`: references → manifest and config digests. */
@@ -34,6 +36,7 @@ export function imageStorePaths(root: string): ImageStorePaths {
     blobs: join(images, 'blobs', 'sha256'),
     ingest: join(images, 'ingest'),
     layers: join(images, 'layers'),
+    mappedLayers: join(images, 'layers-mapped'),
     locks: join(images, 'locks'),
     index: join(images, 'index.json'),
     indexLock: join(images, 'index.lock'),

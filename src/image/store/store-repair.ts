@@ -5,12 +5,13 @@ import { DevenvError } from '../../errors.js';
 import type { ContentStore } from './content-store.js';
 import type { ImageIndex } from './image-index.js';
 import type { LayerStore } from './layer-store.js';
-import { blobLockPath, layerLockPath, tryLockFile } from './store-locks.js';
+import type { MappedLayerStores } from './mapped-layer-store.js';
+import { blobLockPath, layerLockPath, mappedLayerLockPath, tryLockFile } from './store-locks.js';
 import type { ImageStorePaths } from './store-paths.js';
 
 /** What repair found and fixed. */
 export interface RepairReport {
-  /** Leftover `layers/*.tmp-*` (interrupted unpacks) and `layers/*.rm-*` (interrupted removals). */
+  /** Leftover `layers/*.tmp-*` (interrupted unpacks) and `layers/*.rm-*` (interrupted removals), also below `layers-mapped/<key>/`. */
   removedLayerDirs: string[];
   /** Abandoned downloads and half-written blobs under `ingest/`. */
   removedIngest: string[];
@@ -34,6 +35,7 @@ export interface RepairTarget {
   blobs: ContentStore;
   index: ImageIndex;
   layers: LayerStore;
+  mapped?: MappedLayerStores;
 }
 
 const DAY_MS = 86_400_000;
@@ -66,19 +68,26 @@ function removeIfUnlocked(lockPath: string, remove: () => void): boolean {
   }
 }
 
-function repairLayers(target: RepairTarget, report: RepairReport): void {
-  for (const name of readdirOrEmpty(target.paths.layers)) {
+function repairLayerDir(target: RepairTarget, dir: string, layers: LayerStore, lockOf: (hex: string) => string, report: RepairReport): void {
+  for (const name of readdirOrEmpty(dir)) {
     const match = /^([0-9a-f]{64})\.(tmp|rm)-/.exec(name);
     if (!match?.[1]) continue;
-    const path = join(target.paths.layers, name);
+    const path = join(dir, name);
     // A .tmp-* dir is in use while its layer lock is held (ensure holds it for the whole unpack); a .rm-* dir while
     // a removal holds the store lock exclusively.
-    const lockPath = match[2] === 'tmp' ? layerLockPath(target.paths, match[1]) : target.paths.storeLock;
+    const lockPath = match[2] === 'tmp' ? lockOf(match[1]) : target.paths.storeLock;
     try {
-      if (removeIfUnlocked(lockPath, () => target.layers.removeTree(path))) report.removedLayerDirs.push(path);
+      if (removeIfUnlocked(lockPath, () => layers.removeTree(path))) report.removedLayerDirs.push(path);
     } catch {
       // left for the next command; never fail a command because of a leftover
     }
+  }
+}
+
+function repairLayers(target: RepairTarget, report: RepairReport): void {
+  repairLayerDir(target, target.paths.layers, target.layers, (hex) => layerLockPath(target.paths, hex), report);
+  for (const area of target.mapped?.list() ?? []) {
+    repairLayerDir(target, area.dir, area.layers, (hex) => mappedLayerLockPath(target.paths, area.key, hex), report);
   }
 }
 

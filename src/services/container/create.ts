@@ -158,7 +158,10 @@ async function createWithSource(ctx: ServiceContext, options: CreateContainerOpt
   const uid = process.getuid?.() ?? 0;
   const gid = process.getgid?.() ?? 0;
   const rootless = uid !== 0;
-  const keepId = options.userns === 'keep-id';
+  const files = { passwd: readRootfsFile(source.lowerdirs, 'etc/passwd'), group: readRootfsFile(source.lowerdirs, 'etc/group') };
+  // `devenv up` rootless with a non-root remoteUser: that user's ids become the invoking user's (keep-id with a target).
+  const keepIdTarget = rootless && options.keepIdUser !== undefined ? resolveContainerUser(options.keepIdUser, files) : undefined;
+  const keepId = options.userns === 'keep-id' || (keepIdTarget !== undefined && keepIdTarget.uid !== 0);
   const hostUser = (() => {
     try {
       return userInfo().username;
@@ -177,6 +180,7 @@ async function createWithSource(ctx: ServiceContext, options: CreateContainerOpt
       ? null
       : computeIdMappings({
           mode: keepId ? 'keep-id' : 'default',
+          ...(keepIdTarget && keepIdTarget.uid !== 0 ? { keepIdUid: keepIdTarget.uid, keepIdGid: keepIdTarget.gid } : {}),
           uid,
           gid,
           rootless,
@@ -186,8 +190,7 @@ async function createWithSource(ctx: ServiceContext, options: CreateContainerOpt
         });
   // Rootless, image layers are unpacked for the default mapping; another one (keep-id) gets its own copy of them.
   const lowerdirs = source.image ? await lowerdirsForMapping(ctx, { ...source.image, lowerdirs: source.lowerdirs }, idMappings) : source.lowerdirs;
-  const files = { passwd: readRootfsFile(lowerdirs, 'etc/passwd'), group: readRootfsFile(lowerdirs, 'etc/group') };
-  const user = resolveContainerUser(options.user ?? (keepId ? `${uid}:${gid}` : source.config?.User || undefined), files);
+  const user = resolveContainerUser(options.user ?? (options.userns === 'keep-id' ? `${uid}:${gid}` : source.config?.User || undefined), files);
 
   const id = randomHex(32);
   const capabilities = resolveCapabilities({ add: options.capAdd, drop: options.capDrop, privileged: options.privileged });

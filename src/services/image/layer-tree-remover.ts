@@ -20,13 +20,14 @@ function plainRemove(dir: string): void {
  * How the image store removes unpacked trees. As root: a recursive rm. Rootless, a layer holds files of sub-ids
  * the user cannot unlink (e.g. a 0700 home directory of uid 1000 in the image); the runtime's `remove-tree`
  * removes them as root of a user namespace with the same mappings the layer was unpacked with. It reads those
- * mappings from a minimal `config.json` written into the (doomed) directory itself.
+ * mappings from a minimal `config.json` written into the (doomed) directory itself. A tree unpacked under another
+ * mapping (a layer copy for keep-id, mapped-layers.ts) comes with that mapping, which is then used instead.
  */
 export function createLayerTreeRemover(options: { rootless: boolean; idMappings: () => IdMappings | undefined }): RemoveTree {
   if (!options.rootless) return plainRemove;
-  return (dir: string) => {
+  return (dir: string, treeMappings?: IdMappings) => {
     if (!existsSync(dir)) return;
-    const mappings = options.idMappings();
+    const mappings = treeMappings ?? options.idMappings();
     let runtime: string | undefined;
     try {
       runtime = runtimeBinary();

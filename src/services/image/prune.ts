@@ -10,14 +10,16 @@ export interface PruneImagesResult {
   untagged: string[];
   blobsRemoved: string[];
   layersRemoved: string[];
+  /** Copies of layers under other id mappings (keep-id) that no container uses: `<mapping key>/<chain hex>`. */
+  mappedLayersRemoved: string[];
   /** Partial downloads dropped (a later pull starts them over). */
   ingestRemoved: string[];
   bytesFreed: number;
 }
 
 /**
- * Free space: remove blobs and unpacked layers no image in the index and no container needs, partial downloads,
- * and with `all` the images no container uses. Takes the store lock exclusively: waits for running pulls.
+ * Free space: remove blobs and unpacked layers no image in the index and no container needs, copies of layers under
+ * other id mappings no container uses, partial downloads, and with `all` the images no container uses. Takes the store lock exclusively: waits for running pulls.
  */
 export async function pruneImages(ctx: ImageServiceContext, options: PruneImagesOptions): Promise<PruneImagesResult> {
   const store = openStoreFor(ctx);
@@ -35,8 +37,18 @@ export async function pruneImages(ctx: ImageServiceContext, options: PruneImages
           return out;
         })
       : [];
-    const gc = store.collectGarbage({ manifestDigests: usage.manifestDigests.keys(), chainIds: usage.chainIds }, { removeIngest: true });
-    return { untagged, blobsRemoved: gc.blobsRemoved, layersRemoved: gc.layersRemoved, ingestRemoved: gc.ingestRemoved, bytesFreed: gc.bytesFreed };
+    const gc = store.collectGarbage(
+      { manifestDigests: usage.manifestDigests.keys(), chainIds: usage.chainIds, mappedLayers: usage.mappedLayers ?? [] },
+      { removeIngest: true, pruneMappedLayers: true },
+    );
+    return {
+      untagged,
+      blobsRemoved: gc.blobsRemoved,
+      layersRemoved: gc.layersRemoved,
+      mappedLayersRemoved: gc.mappedLayersRemoved,
+      ingestRemoved: gc.ingestRemoved,
+      bytesFreed: gc.bytesFreed,
+    };
   } finally {
     lock.release();
   }

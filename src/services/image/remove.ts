@@ -68,7 +68,8 @@ export async function removeImages(ctx: ImageServiceContext, texts: string[], op
       }
       return out;
     });
-    const gc = store.collectGarbage({ manifestDigests: usage.manifestDigests.keys(), chainIds: usage.chainIds });
+    // Layers that go take their copies under other id mappings with them (bytesFreed counts those too).
+    const gc = store.collectGarbage({ manifestDigests: usage.manifestDigests.keys(), chainIds: usage.chainIds, mappedLayers: usage.mappedLayers ?? [] });
     return { untagged, deleted: [...gc.blobsRemoved, ...gc.layersRemoved], bytesFreed: gc.bytesFreed };
   } finally {
     lock.release();

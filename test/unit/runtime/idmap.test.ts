@@ -46,6 +46,78 @@ describe('computeIdMappings', () => {
     expect(total).toBe(65537);
   });
 
+  it('keep-id is unchanged for a single range (the same id inside)', () => {
+    const m = computeIdMappings({ ...base, rootless: true, mode: 'keep-id' });
+    expect(m.uid).toEqual([
+      { containerID: 0, hostID: 100000, size: 1000 },
+      { containerID: 1000, hostID: 1000, size: 1 },
+      { containerID: 1001, hostID: 101000, size: 64536 },
+    ]);
+    expect(m.gid).toEqual(m.uid);
+  });
+
+  it('keep-id with a target id maps that container id to the host user', () => {
+    const m = computeIdMappings({ ...base, uid: 1002, gid: 1003, keepIdUid: 1000, keepIdGid: 1000, rootless: true, mode: 'keep-id' });
+    expect(m.uid).toEqual([
+      { containerID: 0, hostID: 100000, size: 1000 },
+      { containerID: 1000, hostID: 1002, size: 1 },
+      { containerID: 1001, hostID: 101000, size: 64536 },
+    ]);
+    expect(toHostId(m.gid, 1000)).toBe(1003);
+    expect(toHostId(m.uid, 0)).toBe(100000);
+    expect(toHostId(m.uid, 999)).toBe(100999);
+    expect(toHostId(m.uid, 1001)).toBe(101000);
+    expect(toHostId(m.uid, 65536)).toBe(165535);
+    expect(toHostId(m.uid, 65537)).toBeUndefined();
+  });
+
+  it('keep-id with target 0 is the default mapping', () => {
+    const keep = computeIdMappings({ ...base, keepIdUid: 0, keepIdGid: 0, rootless: true, mode: 'keep-id' });
+    const def = computeIdMappings({ ...base, rootless: true, mode: 'default' });
+    expect(keep).toEqual(def);
+  });
+
+  it('keep-id spreads the ids below and above the target over several ranges', () => {
+    const ranges = [
+      { owner: 'alice', start: 100000, count: 600 },
+      { owner: 'alice', start: 300000, count: 1000 },
+    ];
+    const m = computeIdMappings({ ...base, subuids: ranges, subgids: ranges, keepIdUid: 1000, keepIdGid: 1000, rootless: true, mode: 'keep-id' });
+    expect(m.uid).toEqual([
+      { containerID: 0, hostID: 100000, size: 600 },
+      { containerID: 600, hostID: 300000, size: 400 },
+      { containerID: 1000, hostID: 1000, size: 1 },
+      { containerID: 1001, hostID: 300400, size: 600 },
+    ]);
+    // every container id maps to a distinct host id
+    const hosts = new Set(Array.from({ length: 1601 }, (_, i) => toHostId(m.uid, i)));
+    expect(hosts.size).toBe(1601);
+    expect(hosts.has(undefined)).toBe(false);
+  });
+
+  it('keep-id fails clearly when the ranges cannot hold the ids below the target', () => {
+    const small = [{ owner: 'alice', start: 100000, count: 500 }];
+    try {
+      computeIdMappings({ ...base, uid: 1002, subuids: small, keepIdUid: 1000, rootless: true, mode: 'keep-id' });
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(DevenvError);
+      expect((error as DevenvError).code).toBe('IDMAP_MISSING');
+      expect((error as DevenvError).message).toMatch(/\/etc\/subuid.*500 ids.*container uid 1000/);
+      expect((error as DevenvError).hint).toContain('at least 1001 ids');
+    }
+    // exactly enough: ids 0..999 below, none above
+    const m = computeIdMappings({ ...base, subuids: small, subgids: small, keepIdUid: 500, keepIdGid: 500, rootless: true, mode: 'keep-id' });
+    expect(m.uid).toEqual([
+      { containerID: 0, hostID: 100000, size: 500 },
+      { containerID: 500, hostID: 1000, size: 1 },
+    ]);
+  });
+
+  it('keep-id refuses a target id that is not an id', () => {
+    expect(() => computeIdMappings({ ...base, keepIdUid: -1, rootless: true, mode: 'keep-id' })).toThrow(/invalid container uid/);
+  });
+
   it('fails with the usermod fix when the user has no range', () => {
     try {
       computeIdMappings({ ...base, subuids: [], rootless: true, mode: 'default' });
