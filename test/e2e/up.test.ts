@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, inject, it } from 'vitest';
@@ -20,7 +20,7 @@ interface UpJson {
   configChanged: boolean;
 }
 
-/** The pids of a process's descendants, deepest last (to kill devenv's node under runuser by PID). */
+/** The pids of a process's descendants, deepest last (to signal devenv's node under runuser by PID). */
 function descendants(pid: number): number[] {
   let children: number[] = [];
   try {
@@ -29,6 +29,11 @@ function descendants(pid: number): number[] {
     return [];
   }
   return children.flatMap((c) => [c, ...descendants(c)]);
+}
+
+/** devenv's own node process below a spawned `runuser … env … node bin/devenv up` (or `env … node …`). */
+function devenvNodePid(spawned: number): number | undefined {
+  return [spawned, ...descendants(spawned)].filter((p) => commandOf(p).startsWith(process.execPath) && commandOf(p).includes('bin/devenv up')).pop();
 }
 
 function commandOf(pid: number): string {
@@ -88,6 +93,33 @@ describe.each(['root', 'rootless'] as const)('devenv up (%s)', (mode) => {
     expect(restarted.json?.action).toBe('started');
     expect(restarted.json?.containerId).toBe(again.json?.containerId);
     expect(lines().slice(6)).toEqual(['postStart', 'postAttach']);
+    expect(down(folder).code).toBe(0);
+    // nothing of the project is left in the store but its lock file
+    expect(JSON.parse(s.run(['container', 'ls', '-a', '--json']).stdout)).toEqual([]);
+    expect(readdirSync(join(s.root, 'projects')).filter((f) => !f.endsWith('.lock'))).toEqual([]);
+  });
+
+  it('up --watch --yes recreates the container when devcontainer.json changes, and ends on SIGINT', async () => {
+    const folder = makeProject(s.dir, 'watch', mode, devcontainerJson({ image, containerEnv: { V: 'one' } }));
+    const child = devenvSpawn(['up', '--watch', '--yes', '--workspace-folder', folder], { mode, root: s.root });
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const waitFor = async (text: string): Promise<void> => {
+      for (let i = 0; i < 300 && !out.includes(text); i += 1) await sleep(100);
+      expect(out).toContain(text);
+    };
+    await waitFor('Watching');
+    expect(exec(folder, ['sh', '-c', 'echo $V']).stdout).toBe('one\n');
+    writeFileSync(join(folder, '.devcontainer', 'devcontainer.json'), JSON.stringify({ image, containerEnv: { V: 'two' } }));
+    await waitFor('recreated');
+    expect(out).toContain('devcontainer.json changed');
+    expect(exec(folder, ['sh', '-c', 'echo $V']).stdout).toBe('two\n');
+    const node = devenvNodePid(child.pid as number);
+    expect(node).toBeDefined();
+    process.kill(node as number, 'SIGINT');
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code).toBe(0);
     expect(down(folder).code).toBe(0);
   });
 
@@ -194,7 +226,7 @@ describe.each(['root', 'rootless'] as const)('devenv up (%s)', (mode) => {
     let node: number | undefined;
     for (let i = 0; i < 100 && node === undefined; i += 1) {
       await sleep(50);
-      node = [child.pid as number, ...descendants(child.pid as number)].find((p) => commandOf(p).includes('bin/devenv up'));
+      node = devenvNodePid(child.pid as number);
     }
     expect(node).toBeDefined();
     // wait until onCreateCommand runs (its sleep is in the container), then kill devenv itself
