@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: set it up, build devenv, and run the bundled example container
-# (examples/busybox: a root file system made from Debian's busybox-static) — first as root, then rootless as
-# the test user. `devenv up` on a devcontainer.json takes over here once the images and `up` issues land.
+# The main job on a fresh machine: set the machine up (bash .ci/run --setup-only), make the example's base image
+# where Docker Hub is out of reach (`devenv image bootstrap debian:bookworm`: debootstrap from Debian's mirror,
+# cached after the first run), then `devenv up` on the bundled example project (examples/hello) and run its
+# script inside. Idempotent: run it again and `up` finds the environment already running.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash .ci/run --setup-only
-bash examples/busybox/make-rootfs.sh
 export NODE_EXTRA_CA_CERTS=
-echo "== devenv container run (root)"
-./bin/devenv container run --rm --memory 64m --hostname example --rootfs examples/busybox/rootfs \
-  sh -c 'echo "hello from $(hostname), pid $$, as $(id -u)"; cat /etc/motd'
-echo "== devenv container run (rootless, as ${DEVENV_TEST_USER:-devenvci})"
-runuser -u "${DEVENV_TEST_USER:-devenvci}" -- ./bin/devenv container run --rm --hostname example \
-  --rootfs examples/busybox/rootfs sh -c 'echo "hello from $(hostname), pid $$, as $(id -u) inside"'
+devenv=./bin/devenv
+echo "== devenv image bootstrap debian:bookworm (skipped when the image is already in the store)"
+$devenv image bootstrap debian:bookworm
+echo "== devenv up --workspace-folder examples/hello"
+$devenv up --workspace-folder examples/hello
+echo "== devenv exec --workspace-folder examples/hello ./hello.sh"
+$devenv exec --workspace-folder examples/hello ./hello.sh
+echo
+echo "The environment is running. Try:"
+echo "  ./bin/devenv shell --workspace-folder examples/hello   # a shell inside"
+echo "  ./bin/devenv ps                                        # every environment on this machine"
+echo "  ./bin/devenv down --workspace-folder examples/hello    # remove it"

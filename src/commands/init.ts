@@ -1,4 +1,4 @@
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 
 import { Flags } from '@oclif/core';
 
@@ -38,20 +38,25 @@ async function chooseTemplate(templates: TemplateSummary[]): Promise<string> {
   const width = Math.max(...templates.map((t) => t.id.length));
   const menu = templates.map((t, i) => `  ${String(i + 1).padStart(2)}) ${t.id.padEnd(width)}  ${t.name}`).join('\n');
   process.stderr.write(`Choose a dev container template:\n${menu}\n`);
+  const prompt = `Template [1-${templates.length}, default ${defaultIndex + 1}: ${templates[defaultIndex]?.id}]: `;
+  // Lines read by iterating (not rl.question) are buffered, so typed-ahead or pasted answers are not lost.
   const rl = createInterface({ input: process.stdin, output: process.stderr, terminal: true });
-  let closed = false;
-  rl.once('close', () => (closed = true));
+  rl.once('SIGINT', () => rl.close()); // Ctrl-C: no choice
   try {
-    for (let tries = 0; tries < 3 && !closed; tries += 1) {
-      const answer = (await rl.question(`Template [1-${templates.length}, default ${defaultIndex + 1}: ${templates[defaultIndex]?.id}]: `)).trim();
+    let tries = 0;
+    rl.setPrompt(prompt);
+    rl.prompt();
+    for await (const line of rl) {
+      const answer = line.trim();
       if (answer === '') return templates[defaultIndex]?.id ?? DEFAULT_TEMPLATE;
       const byNumber = /^\d+$/.test(answer) ? templates[Number(answer) - 1] : undefined;
       const chosen = byNumber ?? templates.find((t) => t.id === answer);
       if (chosen) return chosen.id;
+      tries += 1;
+      if (tries >= 3) break;
       process.stderr.write(`\`${answer}\` is not one of the templates; type its number or id.\n`);
+      rl.prompt();
     }
-  } catch {
-    // Ctrl-D or Ctrl-C at the prompt: fall through to "no template chosen"
   } finally {
     rl.close();
   }

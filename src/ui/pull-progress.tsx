@@ -143,8 +143,10 @@ async function inkReporter(out: NodeJS.WriteStream): Promise<PullProgressReporte
     async stop() {
       if (timer) clearTimeout(timer);
       draw();
+      // waitUntilExit() must be asked before unmount(): asked after, its promise never settles.
+      const exited = instance.waitUntilExit();
       instance.unmount();
-      await instance.waitUntilExit();
+      await exited;
     },
   };
 }

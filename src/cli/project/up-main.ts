@@ -16,14 +16,16 @@ export async function upMain(argv: readonly string[]): Promise<number> {
     const { flags, positionals } = parseDockerArgs(argv, UP_ARG_SPECS, { command: 'up', leadingPositionals: 1 });
     if (positionals.length > 0) throw new DevenvError('USAGE', `up: unexpected argument \`${positionals[0]}\``, { hint: 'Pass the project with --workspace-folder DIR.' });
     const ctx = contextFromFlags(flags);
-    const reporter = createUpReporter(json);
+    const reporter = createUpReporter(json ? 'json' : process.stderr.isTTY ? 'tty' : 'plain');
     const options = { ...projectLocation(flags), rebuild: flags.rebuild === true, skipPostAttach: flags['skip-post-attach'] === true, hostEnv: process.env, reporter };
     let result: UpResult;
     try {
       result = await upProject(ctx, options);
-    } finally {
-      await reporter.stop();
+    } catch (error) {
+      await reporter.stop(true);
+      throw error;
     }
+    await reporter.stop();
     process.stdout.write(json ? `${JSON.stringify(result)}\n` : describe(result));
     if (flags.watch === true) {
       const { watchProject } = await import('../../services/project/watch.js');

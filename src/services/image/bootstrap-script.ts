@@ -145,7 +145,7 @@ export function classifyScriptLine(line: string): ScriptLine {
     const stage = line.slice(STAGE_PREFIX.length).trim();
     if ((BOOTSTRAP_STAGES as readonly string[]).includes(stage)) return { kind: 'stage', stage: stage as BootstrapStage };
   }
-  const m = /^([IWE]): (.*)$/.exec(line);
+  const m = /^([IWE]): (.*?)\s*$/.exec(line);
   if (m?.[2] !== undefined) return { kind: m[1] === 'I' ? 'info' : m[1] === 'W' ? 'warning' : 'error', text: m[2] };
   return { kind: 'other', text: line };
 }

@@ -38,6 +38,17 @@ async function removeUnlinked(ctx: ServiceContext, project: LoadedProject, name:
   await removeProjectContainer(ctx, project.devcontainerId, record, { volumes: false });
 }
 
+/** Docker Hub's Debian is out of reach (air-gapped, or no Docker Hub here): say how to make it locally. */
+function withBootstrapHint(error: unknown, image: string): unknown {
+  const m = /^(?:docker\.io\/)?(?:library\/)?debian:([a-z]+)$/.exec(image);
+  if (!m || !(error instanceof DevenvError) || !error.code.startsWith('REGISTRY_')) return error;
+  return new DevenvError(error.code, error.message, {
+    kind: error.kind,
+    cause: error,
+    hint: `Build it here from Debian's own mirror instead: \`devenv image bootstrap debian:${m[1]}\` (see docs/templates-and-bootstrap.md).`,
+  });
+}
+
 /**
  * Make the project's container: resolve (pull) the image, merge its devcontainer.metadata with the config,
  * check hostRequirements, translate runArgs, create, write project.json and link it to the project. Not started.
@@ -58,6 +69,8 @@ export async function createProjectContainer(
   const image = await resolveImageForContainer(ctx, config.image, {
     pull: 'missing',
     ...(reporter.onPullProgress ? { onProgress: (e) => reporter.onPullProgress?.(e) } : {}),
+  }).catch((error: unknown) => {
+    throw withBootstrapHint(error, config.image as string);
   });
   const metadata = parseImageMetadataLabel(image.config.config?.Labels?.['devcontainer.metadata'], `image ${image.reference}`);
   const merged = mergeConfiguration(config, metadata);
