@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // npm run bench: devenv against its peers, measured in the same run, reported as ratios.
 // Peers come from ../shared/peers (setup.sh: podman, runc, a loopback registry with busybox; docker-setup.sh: docker).
-// Node commands (ours) run with NODE_EXTRA_CA_CERTS unset, as on a typical user's machine.
+// up.js: `devenv up`/`exec` against the devcontainer CLI and docker exec.
+// Node commands (ours and the devcontainer CLI) run with NODE_EXTRA_CA_CERTS unset, as on a typical user's machine.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { measureIdleMemory } from './idle-memory.js';
+import { benchUp } from './up.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..');
@@ -36,13 +38,15 @@ function sh(cmd, opts = {}) {
 
 /** hyperfine over several commands; returns median seconds per name. */
 function hyperfine(commands, { runs = RUNS, warmup = 3, cwd, prepare } = {}) {
-  const out = join(mkdtempSync(join(tmpdir(), 'devenv-bench-')), 'h.json');
+  const dir = mkdtempSync(join(tmpdir(), 'devenv-bench-'));
+  const out = join(dir, 'h.json');
   const args = ['-N', '--warmup', String(warmup), '--runs', String(runs), '--export-json', out, '--style', 'basic'];
-  if (prepare) args.push('--prepare', prepare);
+  for (const p of [prepare ?? []].flat()) args.push('--prepare', p); // one for all, or one per command
   for (const [name, cmd] of Object.entries(commands)) args.push('-n', name, cmd);
   const r = spawnSync('hyperfine', args, { env, cwd, stdio: ['ignore', 'inherit', 'inherit'] });
-  if (r.status !== 0) throw new Error(`hyperfine failed (${r.status})`);
-  const json = JSON.parse(readFileSync(out, 'utf8'));
+  const json = r.status === 0 ? JSON.parse(readFileSync(out, 'utf8')) : undefined;
+  rmSync(dir, { recursive: true, force: true });
+  if (!json) throw new Error(`hyperfine failed (${r.status})`);
   return Object.fromEntries(json.results.map((x) => [x.command, { median: x.median, min: x.min, max: x.max }]));
 }
 
@@ -67,7 +71,11 @@ function requirePeers() {
   }
 }
 
-requirePeers();
+if (!only.length || only.some((s) => s !== 'up')) requirePeers();
+else if (!have('hyperfine')) {
+  console.error('hyperfine is missing: run ../shared/peers/setup.sh as root first');
+  process.exit(2);
+}
 const root = mkdtempSync(join(tmpdir(), 'devenv-bench-store-'));
 const rootfs = `${P}/bundles/busybox/rootfs`;
 const started = [];
@@ -124,6 +132,9 @@ try {
       spawnSync('umount', [tmpfs]);
       rmSync(tmpfs, { recursive: true, force: true });
     }
+  }
+  if (!only.length || only.includes('up')) {
+    benchUp({ devenv, env, P, runs: RUNS, hyperfine, report, note: (l) => lines.push(l), results });
   }
   if (!only.length || only.includes('idle')) {
     const n = Number(process.env.BENCH_IDLE ?? 20);
