@@ -16,7 +16,7 @@ export interface NativeAddon {
 
 let root: string | undefined;
 
-/** The package root: the nearest ancestor of this module with a package.json (src/, dist/ and the dist/fast.cjs bundle). */
+/** The package root: the nearest ancestor of this module with a package.json (src/, dist/ and the dist/fast/*.cjs bundles). */
 export function packageRoot(): string {
   if (root) return root;
   let dir = dirname(fileURLToPath(import.meta.url));
