@@ -1,27 +1,11 @@
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
-import { DEVENV_BIN, REPO_ROOT, testUser } from '../support/devenv-cli.js';
+import { devenvInPty, type PtyResult } from '../support/pty.js';
 import { useSuite, type Suite } from '../support/suite.js';
 
-interface PtyResult {
-  output: string;
-  exit: number | null;
-  failed?: string;
-}
-
-/** Run bin/devenv in a real pty (test/support/pty-session.py) with scripted input and resizes. */
+/** Run bin/devenv in a real pty with scripted input and resizes. */
 function inPty(s: Suite, args: string[], steps: object[]): PtyResult {
-  const devenv = [process.execPath, DEVENV_BIN, ...args];
-  const cmd = s.mode === 'root' ? ['env', `DEVENV_ROOT=${s.root}`, ...devenv] : ['runuser', '-u', testUser(), '--', 'env', `DEVENV_ROOT=${s.root}`, ...devenv];
-  const r = spawnSync('python3', [join(REPO_ROOT, 'test', 'support', 'pty-session.py'), '24', '80', '--', ...cmd], {
-    input: steps.map((x) => JSON.stringify(x)).join('\n'),
-    encoding: 'utf8',
-    timeout: 60_000,
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: '' },
-  });
-  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as PtyResult;
+  return devenvInPty(s, args, steps);
 }
 
 describe.each(['root', 'rootless'] as const)('terminals (%s)', (mode) => {

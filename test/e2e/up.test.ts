@@ -6,6 +6,7 @@ import { describe, expect, inject, it } from 'vitest';
 
 import { devenvSpawn, testUser, uidOf } from '../support/devenv-cli.js';
 import { devcontainerJson, makeProject } from '../support/project-fixture.js';
+import { devenvInPty } from '../support/pty.js';
 import { useSuite } from '../support/suite.js';
 
 const registry = inject('devenvE2eRegistry');
@@ -158,6 +159,28 @@ describe.each(['root', 'rootless'] as const)('devenv up (%s)', (mode) => {
     expect(r.code, r.stderr).toBe(0);
     const which = s.run(['exec', '--workspace-folder', folder, '--config', config, 'sh', '-c', 'echo $WHICH']);
     expect(which.stdout).toBe('two\n');
+    expect(s.run(['down', '--workspace-folder', folder, '--config', config]).code).toBe(0);
+  });
+
+  it('on a terminal: asks which config when there are several, draws progress, and `shell` opens a login shell', () => {
+    const folder = makeProject(s.dir, 'chooser', mode, {
+      '.devcontainer/one/devcontainer.json': { image, containerEnv: { WHICH: 'one' } },
+      '.devcontainer/two/devcontainer.json': { image, containerEnv: { WHICH: 'two' }, postCreateCommand: 'echo post-$((6*7))' },
+    });
+    const up = devenvInPty(s, ['up', '--workspace-folder', folder], [{ expect: 'Which one' }, { send: '2\r' }, { expect: 'created and started', timeout: 60 }]);
+    expect(up.failed, up.output).toBeUndefined();
+    expect(up.exit).toBe(0);
+    expect(up.output).toContain('two/devcontainer.json');
+    expect(up.output).toContain('post-42');
+    expect(up.output).toMatch(/✔ Creating container/);
+    const config = join(folder, '.devcontainer', 'two', 'devcontainer.json');
+    const shell = devenvInPty(s, ['shell', '--workspace-folder', folder, '--config', config], [
+      { send: 'echo "$WHICH-$((2*3)) $(pwd)"\r' },
+      { expect: 'two-6 /workspaces/chooser' },
+      { send: 'exit 4\r' },
+    ]);
+    expect(shell.failed, shell.output).toBeUndefined();
+    expect(shell.exit).toBe(4);
     expect(s.run(['down', '--workspace-folder', folder, '--config', config]).code).toBe(0);
   });
 

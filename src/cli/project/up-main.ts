@@ -3,6 +3,7 @@ import { upProject, type UpResult } from '../../services/project/up.js';
 import { parseDockerArgs } from '../docker-args.js';
 import { contextFromFlags, runDockerStyle } from '../docker-style-io.js';
 import { projectLocation, UP_ARG_SPECS } from './project-flags.js';
+import { chooseConfigIfAmbiguous } from './choose-config.js';
 import { createUpReporter } from './up-reporter.js';
 
 function describe(result: UpResult): string {
@@ -19,8 +20,9 @@ export async function upMain(argv: readonly string[]): Promise<number> {
     const reporter = createUpReporter(json ? 'json' : process.stderr.isTTY ? 'tty' : 'plain');
     const options = { ...projectLocation(flags), rebuild: flags.rebuild === true, skipPostAttach: flags['skip-post-attach'] === true, hostEnv: process.env, reporter };
     let result: UpResult;
+    const interactive = !json && process.stdin.isTTY === true && process.stderr.isTTY === true;
     try {
-      result = await upProject(ctx, options);
+      result = await chooseConfigIfAmbiguous(projectLocation(flags), interactive, (location) => upProject(ctx, { ...options, ...location }));
     } catch (error) {
       await reporter.stop(true);
       throw error;
@@ -29,7 +31,7 @@ export async function upMain(argv: readonly string[]): Promise<number> {
     process.stdout.write(json ? `${JSON.stringify(result)}\n` : describe(result));
     if (flags.watch === true) {
       const { watchProject } = await import('../../services/project/watch.js');
-      return watchProject(ctx, { ...options, yes: flags.yes === true, json }, result);
+      return watchProject(ctx, { ...options, configFile: result.configFile, yes: flags.yes === true, json }, result);
     }
     return 0;
   });

@@ -107,7 +107,8 @@ export function projectCreateOptions(input: ProjectCreateInput): ProjectCreateOp
     ulimits: runArgs.ulimits,
     autoRemove: false,
     labels: { ...parseLabels(runArgs.labels), ...projectLabels(project, input.metadataLabel) },
-    ...(input.rootless && runArgs.userns === undefined ? { keepIdUser: input.remoteUser } : {}),
+    // updateRemoteUserUID (default true) is what this mapping achieves rootless: remoteUser's files are the user's.
+    ...(input.rootless && runArgs.userns === undefined && merged.updateRemoteUserUID !== false ? { keepIdUser: input.remoteUser } : {}),
   };
   if (runArgs.network !== undefined) {
     if (runArgs.network === 'none' || runArgs.network === 'host') options.network = runArgs.network;

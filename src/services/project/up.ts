@@ -39,6 +39,7 @@ export interface UpResult {
   remoteUser: string;
   remoteWorkspaceFolder: string;
   containerName: string;
+  devcontainerId: string;
   configFile: string;
   workspaceFolder: string;
   /** What `up` had to do: nothing (running), start a stopped container, or create one. */
@@ -58,6 +59,7 @@ function result(project: LoadedProject, record: ContainerRecord, state: ProjectS
     remoteUser: state.remoteUser,
     remoteWorkspaceFolder: state.remoteWorkspaceFolder,
     containerName: record.name,
+    devcontainerId: project.devcontainerId,
     configFile: project.configFile,
     workspaceFolder: project.workspaceFolder,
     action,

@@ -4,6 +4,10 @@ import { createInterface } from 'node:readline/promises';
 
 import { loadProject } from '../../devcontainer/config/load-project.js';
 import type { ServiceContext } from '../service-context.js';
+import { bundleDir } from '../../runtime/container-store.js';
+import { stopContainer } from '../container/stop.js';
+import { findProjectContainer } from './project-index.js';
+import { readProjectState } from './project-state.js';
 import { upProject, type UpOptions, type UpResult } from './up.js';
 
 /** The files whose change means "rebuild": devcontainer.json, the Dockerfile, and local feature folders. */
@@ -88,5 +92,15 @@ export async function watchProject(ctx: ServiceContext, options: WatchOptions, f
     process.once('SIGTERM', done);
   });
   await watcher.close();
+  await applyShutdownAction(ctx, current, reporter);
   return 0;
+}
+
+/** The attached session ends: shutdownAction `stopContainer` (the spec's default for image configs) stops it, as closing VS Code does. */
+async function applyShutdownAction(ctx: ServiceContext, result: UpResult, reporter: WatchOptions['reporter']): Promise<void> {
+  const record = findProjectContainer(ctx.root, result.devcontainerId);
+  const state = record ? readProjectState(bundleDir(ctx.root, record.id)) : undefined;
+  if (!record || state?.shutdownAction !== 'stopContainer') return;
+  reporter.step(`Stopping ${record.name} (shutdownAction: stopContainer)`);
+  await stopContainer(ctx, record, { timeoutSeconds: 10, signal: 15 });
 }
