@@ -91,21 +91,23 @@ export function unpackIdMappings(ctx: ImageServiceContext): IdMappings | undefin
   return { uidMappings: maps.uid, gidMappings: maps.gid };
 }
 
+/** Removes trees of sub-id owned files (rootless) with the store's default mapping, or plainly as root. */
+export function storeTreeRemover(ctx: ServiceContext, rootless: boolean): RemoveTree {
+  return createLayerTreeRemover({
+    rootless,
+    idMappings: () => {
+      try {
+        return unpackIdMappings(ctx);
+      } catch {
+        return undefined;
+      }
+    },
+  });
+}
+
 /** Open the image store of ctx.root (repairing it), and log what repair removed. */
 export function openStoreFor(ctx: ImageServiceContext): ImageStore {
-  const rootless = isRootless(ctx);
-  const removeTree =
-    ctx.images?.removeTree ??
-    createLayerTreeRemover({
-      rootless,
-      idMappings: () => {
-        try {
-          return unpackIdMappings(ctx);
-        } catch {
-          return undefined;
-        }
-      },
-    });
+  const removeTree = ctx.images?.removeTree ?? storeTreeRemover(ctx, isRootless(ctx));
   const store = openImageStore(ctx.root, { removeTree });
   const r = store.repaired;
   const removed = r.removedLayerDirs.length + r.removedIngest.length;

@@ -2,8 +2,7 @@ import { rmSync } from 'node:fs';
 
 import { isErrnoCode } from '../../errors.js';
 import type { RemoveTree } from '../../volumes/volume-store.js';
-import { unpackIdMappings } from '../image/image-context.js';
-import { createLayerTreeRemover } from '../image/layer-tree-remover.js';
+import { storeTreeRemover } from '../image/image-context.js';
 import type { ServiceContext } from '../service-context.js';
 
 /** The outside world of the volume services; tests pass fakes, commands take the defaults. */
@@ -33,16 +32,6 @@ export function volumeTreeRemover(ctx: VolumeServiceContext): RemoveTree {
     } catch (error) {
       if (!rootless || !(isErrnoCode(error, 'EACCES') || isErrnoCode(error, 'EPERM'))) throw error;
     }
-    const remover = createLayerTreeRemover({
-      rootless,
-      idMappings: () => {
-        try {
-          return unpackIdMappings(ctx);
-        } catch {
-          return undefined;
-        }
-      },
-    });
-    remover(dir);
+    storeTreeRemover(ctx, rootless)(dir);
   };
 }

@@ -12,19 +12,10 @@ import {
   type HostResources,
 } from '../../../src/devcontainer/config/host-requirements.js';
 import { DevenvError } from '../../../src/errors.js';
+import { thrownDevenvError as thrown } from '../../support/devenv-error.js';
 
 const GiB = 2 ** 30;
 const big: HostResources = { cpus: 16, memoryBytes: 64 * GiB, storageBytes: 500 * GiB, hasGpu: true };
-
-function thrown(fn: () => unknown): DevenvError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DevenvError);
-    return error as DevenvError;
-  }
-  throw new Error('expected a DevenvError');
-}
 
 describe('parseHostSize', () => {
   it('reads the spec units as binary multiples, in any case, with decimals', () => {

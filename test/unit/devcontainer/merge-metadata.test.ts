@@ -3,16 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { DevContainerConfig, ImageMetadataEntry } from '../../../src/devcontainer/config/config-types.js';
 import { mergeConfiguration, mountTarget, parseImageMetadataLabel } from '../../../src/devcontainer/config/merge-metadata.js';
 import { DevenvError } from '../../../src/errors.js';
-
-function thrown(fn: () => unknown): DevenvError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DevenvError);
-    return error as DevenvError;
-  }
-  throw new Error('expected a DevenvError');
-}
+import { thrownDevenvError as thrown } from '../../support/devenv-error.js';
 
 describe('parseImageMetadataLabel', () => {
   it('reads an array, a single object, and nothing', () => {

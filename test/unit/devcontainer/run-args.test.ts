@@ -2,16 +2,7 @@ import { describe, expect, it } from 'vitest';
 
 import { translateRunArgs } from '../../../src/devcontainer/config/run-args.js';
 import { DevenvError } from '../../../src/errors.js';
-
-function thrown(fn: () => unknown): DevenvError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DevenvError);
-    return error as DevenvError;
-  }
-  throw new Error('expected a DevenvError');
-}
+import { thrownDevenvError as thrown } from '../../support/devenv-error.js';
 
 describe('translateRunArgs', () => {
   it('gives empty options and no warnings for no runArgs', () => {

@@ -7,6 +7,7 @@ import {
   normalizeCapability,
   resolveCapabilities,
 } from '../../../../src/runtime/security/capabilities.js';
+import { thrownDevenvError as catchError } from '../../../support/devenv-error.js';
 
 // containers/common pkg/config/default.go DefaultCapabilities (Podman >= 4), written out independently here.
 const PODMAN_DEFAULTS = [
@@ -22,16 +23,6 @@ const PODMAN_DEFAULTS = [
   'CAP_SETUID',
   'CAP_SYS_CHROOT',
 ];
-
-function catchError(fn: () => unknown): DevenvError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DevenvError);
-    return error as DevenvError;
-  }
-  throw new Error('expected a DevenvError');
-}
 
 describe('LINUX_CAPABILITIES', () => {
   it('lists all 41 capabilities in kernel number order', () => {

@@ -8,6 +8,7 @@ import {
   resolveTemplateOptions,
   substituteTemplateOptions,
 } from '../../../../src/services/project/templates-options.js';
+import { thrownDevenvError as thrown } from '../../../support/devenv-error.js';
 
 const manifest: TemplateManifest = {
   id: 'node',
@@ -18,16 +19,6 @@ const manifest: TemplateManifest = {
     lint: { type: 'boolean', default: true },
   },
 };
-
-function thrown(fn: () => unknown): DevenvError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DevenvError);
-    return error as DevenvError;
-  }
-  throw new Error('expected a DevenvError');
-}
 
 describe('parseOptionAssignments', () => {
   it('splits at the first =, keeps the rest of the value, and lets a later one win', () => {

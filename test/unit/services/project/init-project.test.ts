@@ -9,6 +9,7 @@ import { DevenvError } from '../../../../src/errors.js';
 import { findTemplate, initProject, listTemplates } from '../../../../src/services/project/init-project.js';
 import { bundledTemplatesDir, listTemplateFiles } from '../../../../src/services/project/templates-catalog.js';
 import { findTemplatePlaceholders } from '../../../../src/services/project/templates-options.js';
+import { thrownDevenvError as thrown } from '../../../support/devenv-error.js';
 
 let dir: string;
 
@@ -18,16 +19,6 @@ beforeEach(() => {
 afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
-
-function thrown(fn: () => unknown): DevenvError {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).toBeInstanceOf(DevenvError);
-    return error as DevenvError;
-  }
-  throw new Error('expected a DevenvError');
-}
 
 function readConfig(workspace: string): Record<string, unknown> {
   return JSON5.parse(readFileSync(join(workspace, '.devcontainer', 'devcontainer.json'), 'utf8')) as Record<string, unknown>;
