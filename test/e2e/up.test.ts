@@ -195,6 +195,15 @@ describe.each(['root', 'rootless'] as const)('devenv up (%s)', (mode) => {
     expect(volumes).toEqual([]);
   });
 
+  it('refuses a host smaller than hostRequirements, naming what is missing, and creates nothing', () => {
+    const folder = makeProject(s.dir, 'toosmall', mode, devcontainerJson({ image, hostRequirements: { cpus: 4096, memory: '64tb' } }));
+    const r = s.run(['up', '--workspace-folder', folder]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/hostRequirements\.cpus/);
+    expect(r.stderr).toMatch(/hostRequirements\.memory/);
+    expect(JSON.parse(s.run(['container', 'ls', '-a', '--json']).stdout)).toEqual([]);
+  });
+
   it("names the file, line and column of a syntax error and creates nothing", () => {
     const folder = makeProject(s.dir, 'syntax', mode, { '.devcontainer/devcontainer.json': '{\n  // comment\n  "image": "busybox",\n  "containerEnv": { "A": "b" ]\n}\n' });
     const r = s.run(['up', '--workspace-folder', folder]);
