@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 import { measureIdleMemory } from './idle-memory.js';
 import { benchUp } from './up.js';
+import { benchBuild } from './build.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..');
@@ -135,6 +136,9 @@ try {
   }
   if (!only.length || only.includes('up')) {
     benchUp({ devenv, env, P, runs: RUNS, hyperfine, report, note: (l) => lines.push(l), results });
+  }
+  if (!only.length || only.includes('build')) {
+    benchBuild({ devenv, env, runs: RUNS, hyperfine, report, note: (l) => lines.push(l) });
   }
   if (!only.length || only.includes('idle')) {
     const n = Number(process.env.BENCH_IDLE ?? 20);

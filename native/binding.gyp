@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "devenv_native",
-      "sources": ["src/addon.cc", "src/lock.c", "src/pidfd.c", "src/spawn.c"],
+      "sources": ["src/addon.cc", "src/lock.c", "src/pidfd.c", "src/spawn.c", "src/container-connect.c"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
@@ -24,6 +24,12 @@
         "src/container.c",
         "src/init.c",
         "src/monitor.c",
+        "src/network.c",
+        "src/forward.c",
+        "src/forward-ns.c",
+        "src/forward-auto.c",
+        "src/forward-udp.c",
+        "src/forward-ctl.c",
         "src/log.c",
         "src/remove-tree.c",
         "src/process.c",

@@ -33,6 +33,18 @@ export interface DevenvNative {
   spawnWithSync(file: string, args: string[], inheritStdio: boolean): { pid: number; syncFd: number };
   /** Block until child `pid` ends; its exit code, or 128+signal when a signal killed it. */
   waitExit(pid: number): number;
+  /**
+   * Connect a stream socket from inside the namespaces of `pid` (a running container's init): a forked helper
+   * joins pid's user namespace (when it is not ours), then its network namespace (`tcp4`/`tcp6`: `address` is
+   * an IP literal) or its mount namespace (`unix`: `address` is a path in the container's filesystem), connects
+   * within `timeoutMs`, and passes the socket back. Resolves with a close-on-exec fd (wrap it with
+   * `new net.Socket({ fd })`); rejects with a NativeSystemError (`ECONNREFUSED`, `ENOENT`, `ETIMEDOUT`…).
+   */
+  connectInContainer(pid: number, family: 'tcp4' | 'tcp6' | 'unix', address: string, port: number, timeoutMs: number): Promise<number>;
+  /** A new host pseudo-terminal pair, both fds close-on-exec and O_NOCTTY, with the given size (0: unset). */
+  openHostPty(rows: number, cols: number): { master: number; slave: number };
+  /** TIOCSWINSZ on `fd` (a pty master or slave). */
+  setWinsize(fd: number, rows: number, cols: number): void;
 }
 
 export declare function flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean;
@@ -40,3 +52,6 @@ export declare function pidfdOpen(pid: number): number;
 export declare function pidfdSendSignal(pidfd: number, signal: number): void;
 export declare function spawnWithSync(file: string, args: string[], inheritStdio: boolean): { pid: number; syncFd: number };
 export declare function waitExit(pid: number): number;
+export declare function connectInContainer(pid: number, family: 'tcp4' | 'tcp6' | 'unix', address: string, port: number, timeoutMs: number): Promise<number>;
+export declare function openHostPty(rows: number, cols: number): { master: number; slave: number };
+export declare function setWinsize(fd: number, rows: number, cols: number): void;

@@ -51,9 +51,24 @@ export type DevenvErrorCode =
   | 'LIFECYCLE_FAILED'
   | 'LIFECYCLE_ENV_PROBE'
   | 'HOST_TOO_SMALL'
+  // Dev Container features, the lockfile and the fingerprint (src/devcontainer/features, src/services/features)
+  | 'FEATURE_INVALID'
+  | 'FEATURE_NOT_FOUND'
+  | 'FEATURE_CYCLE'
+  | 'LOCKFILE_INVALID'
+  | 'LOCKFILE_DRIFT'
+  | 'FINGERPRINT_MISMATCH'
+  // image builds (src/image/build, src/services/image/build*.ts): a Dockerfile problem at a line, a failed RUN
+  | 'BUILD_DOCKERFILE'
+  | 'BUILD_STEP_FAILED'
   // volumes (src/volumes, src/services/volume)
   | 'VOLUME_NOT_FOUND'
   | 'VOLUME_IN_USE'
+  // port forwarding (src/runtime/ports, src/services/container/ports.ts)
+  | 'PORT_IN_USE'
+  | 'PORT_FORWARD'
+  // private networking (src/runtime/network, native/src/network.c): the egress helper is missing or failed
+  | 'NETWORK_SETUP'
   | 'INTERNAL';
 
 /** Who has to act: the user (bad input), something outside devenv (kernel, registry), or us (a bug). */

@@ -7,10 +7,14 @@
 #include <cstring>
 #include <string>
 
+#include "container-connect.h"
 #include "lock.h"
 #include "pidfd.h"
 #include "spawn.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include <vector>
 
@@ -116,7 +120,104 @@ Napi::Value WaitExit(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), code);
 }
 
+// connectInContainer(pid, family, address, port, timeoutMs): a Promise of a connected fd, made inside the
+// container's namespaces by a forked helper (container-connect.c); the fork and the wait run on the libuv pool.
+class ConnectWorker : public Napi::AsyncWorker {
+ public:
+  ConnectWorker(Napi::Env env, int pid, sockaddr_storage addr, socklen_t len, int timeout_ms, std::string what)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), pid_(pid), addr_(addr), len_(len),
+        timeout_ms_(timeout_ms), what_(std::move(what)) {}
+  Napi::Promise Promise() { return deferred_.Promise(); }
+  void Execute() override {
+    fd_ = dv_connect_in_container(pid_, reinterpret_cast<sockaddr *>(&addr_), len_, timeout_ms_);
+    if (fd_ < 0) errno_ = errno;
+  }
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (fd_ < 0) {
+      deferred_.Reject(ErrnoError(env, errno_, "connect", what_.c_str()).Value());
+    } else {
+      deferred_.Resolve(Napi::Number::New(env, fd_));
+    }
+  }
+  void OnError(const Napi::Error &e) override { deferred_.Reject(e.Value()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+  int pid_;
+  sockaddr_storage addr_;
+  socklen_t len_;
+  int timeout_ms_;
+  std::string what_;
+  int fd_ = -1;
+  int errno_ = 0;
+};
+
+Napi::Value ConnectInContainer(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  int pid = IntArg(info, 0, "pid", 1);
+  if (info.Length() < 3 || !info[1].IsString() || !info[2].IsString()) {
+    throw Napi::TypeError::New(env, "connectInContainer(pid, family: 'tcp4'|'tcp6'|'unix', address, port, timeoutMs)");
+  }
+  std::string family = info[1].As<Napi::String>().Utf8Value();
+  std::string address = info[2].As<Napi::String>().Utf8Value();
+  int port = IntArg(info, 3, "port", 0);
+  int timeout_ms = IntArg(info, 4, "timeoutMs", 1);
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  if (family == "unix") {
+    auto *un = reinterpret_cast<sockaddr_un *>(&addr);
+    if (address.empty() || address.size() >= sizeof(un->sun_path)) throw Napi::RangeError::New(env, "unix socket path too long or empty");
+    un->sun_family = AF_UNIX;
+    std::memcpy(un->sun_path, address.c_str(), address.size() + 1);
+    len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address.size() + 1);
+  } else if (family == "tcp4") {
+    auto *in = reinterpret_cast<sockaddr_in *>(&addr);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET, address.c_str(), &in->sin_addr) != 1) throw Napi::TypeError::New(env, "not an IPv4 address: " + address);
+    len = sizeof(sockaddr_in);
+  } else if (family == "tcp6") {
+    auto *in6 = reinterpret_cast<sockaddr_in6 *>(&addr);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(static_cast<uint16_t>(port));
+    if (inet_pton(AF_INET6, address.c_str(), &in6->sin6_addr) != 1) throw Napi::TypeError::New(env, "not an IPv6 address: " + address);
+    len = sizeof(sockaddr_in6);
+  } else {
+    throw Napi::TypeError::New(env, "family must be tcp4, tcp6 or unix");
+  }
+  std::string what = family == "unix" ? address : address + ":" + std::to_string(port);
+  auto *worker = new ConnectWorker(env, pid, addr, len, timeout_ms, what);
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+// openHostPty(rows, cols): { master, slave }, both close-on-exec.
+Napi::Value OpenHostPty(const Napi::CallbackInfo &info) {
+  int rows = IntArg(info, 0, "rows", 0);
+  int cols = IntArg(info, 1, "cols", 0);
+  int master = -1, slave = -1;
+  if (dv_host_pty_open(rows, cols, &master, &slave) < 0) throw ErrnoError(info.Env(), errno, "openpty");
+  Napi::Object out = Napi::Object::New(info.Env());
+  out.Set("master", Napi::Number::New(info.Env(), master));
+  out.Set("slave", Napi::Number::New(info.Env(), slave));
+  return out;
+}
+
+// setWinsize(fd, rows, cols)
+Napi::Value SetWinsize(const Napi::CallbackInfo &info) {
+  int fd = IntArg(info, 0, "fd", 0);
+  int rows = IntArg(info, 1, "rows", 0);
+  int cols = IntArg(info, 2, "cols", 0);
+  if (dv_set_winsize(fd, rows, cols) < 0) throw ErrnoError(info.Env(), errno, "ioctl");
+  return info.Env().Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("connectInContainer", Napi::Function::New(env, ConnectInContainer, "connectInContainer"));
+  exports.Set("openHostPty", Napi::Function::New(env, OpenHostPty, "openHostPty"));
+  exports.Set("setWinsize", Napi::Function::New(env, SetWinsize, "setWinsize"));
   exports.Set("spawnWithSync", Napi::Function::New(env, SpawnWithSync, "spawnWithSync"));
   exports.Set("waitExit", Napi::Function::New(env, WaitExit, "waitExit"));
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));

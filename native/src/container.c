@@ -148,6 +148,8 @@ static void __attribute__((noreturn)) setup_after_go(const struct dv_spec *s, in
     dv_fail(&err, errno, "sethostname", NULL, "set the hostname %s", s->hostname);
     die(sock, &err);
   }
+  /* The monitor started the egress helper before GO, so eth0 exists: add what it does not configure. */
+  if (dv_net_setup_inside(s, &err) < 0) die(sock, &err);
   if (dv_mounts_setup(s, premade_rootfs, sock, &err) < 0) die(sock, &err);
 
   int master = -1, slave = -1;

@@ -1,6 +1,7 @@
 /* `devenv-runtime run --bundle DIR [--detach] [--sync-fd N]`: the monitor. It creates the container's first
  * process with clone() in the new namespaces, gives it its id maps and cgroups, relays its output (to its own
  * stdout/stderr when attached, and to ctr.log), forwards signals, and records state.json and exit.json. */
+#include "forward.h"
 #include "spec.h"
 
 #include <errno.h>
@@ -41,6 +42,7 @@ struct run {
   struct termios saved;
   /* pipes (monitor ends) */
   int out_r, err_r, in_w;
+  struct dv_fwd *fwd; /* port forwarding (forward.c), NULL without a network namespace of its own */
 };
 
 /* ---- small helpers -------------------------------------------------------- */
@@ -195,7 +197,7 @@ int dv_fuse_mount(const struct dv_spec *s, int userns_fd, int fuse_fd, struct dv
 static void child_fds(int in, int out, int errfd, int sock, int exe, int rootfs) {
   int src[6] = {in, out, errfd, sock, exe, rootfs};
   int high[6];
-  for (int i = 0; i < 6; i++) high[i] = src[i] >= 0 ? fcntl(src[i], F_DUPFD, 100) : -1;
+  for (int i = 0; i < 6; i++) high[i] = src[i] >= 0 ? fcntl(src[i], F_DUPFD, 6) : -1; /* above 0-5, even under a low RLIMIT_NOFILE */
   for (int i = 0; i < 6; i++) {
     if (high[i] >= 0) {
       if (dup2(high[i], i) < 0) _exit(125);
@@ -329,11 +331,12 @@ static int supervise(struct run *r, int sfd) {
       timeout = 2000 - ms_since(&exited_at);
       if (timeout <= 0) break;
     }
-    struct pollfd p[6];
-    int n = 0, i_sig = -1, i_sock = -1, i_out[2] = {-1, -1}, i_in = -1, i_dst = -1;
+    struct pollfd p[7];
+    int n = 0, i_sig = -1, i_sock = -1, i_out[2] = {-1, -1}, i_in = -1, i_dst = -1, i_fwd = -1;
     if (!exited) {
       p[i_sig = n++] = (struct pollfd){.fd = sfd, .events = POLLIN};
     }
+    if (r->fwd) p[i_fwd = n++] = (struct pollfd){.fd = dv_fwd_fd(r->fwd), .events = POLLIN};
     if (r->sock >= 0) p[i_sock = n++] = (struct pollfd){.fd = r->sock, .events = POLLIN};
     for (int k = 0; k < 2; k++)
       if (outs[k] >= 0) p[i_out[k] = n++] = (struct pollfd){.fd = outs[k], .events = POLLIN};
@@ -356,6 +359,9 @@ static int supervise(struct run *r, int sfd) {
               exited = true;
               r->pid = -1;
               clock_gettime(CLOCK_MONOTONIC, &exited_at);
+              dv_fwd_close(r->fwd); /* forwards end with the container */
+              r->fwd = NULL;
+              i_fwd = -1;
             }
           }
         } else if (sig == SIGWINCH) {
@@ -376,6 +382,7 @@ static int supervise(struct run *r, int sfd) {
         have_cmd_status = true;
       }
     }
+    if (i_fwd >= 0 && p[i_fwd].revents) dv_fwd_dispatch(r->fwd);
     for (int k = 0; k < 2; k++) {
       if (i_out[k] < 0 || !p[i_out[k]].revents) continue;
       if (!pump_output(r, outs[k], k == 0 ? 1 : 2, k == 0 ? "stdout" : "stderr")) {
@@ -507,6 +514,8 @@ int dv_cmd_run(int argc, char **argv) {
     dv_fail(&err, errno, "open", lp, "open the container log");
     goto fail_early;
   }
+  /* Host ports are taken before anything else exists: a port in use with requireLocalPort costs nothing. */
+  if (dv_fwd_open(s, r->bundle_fd, r->sync_fd, &r->fwd, &err) < 0) goto fail_early;
 
   /* The container's stdio. */
   int c_in = -1, c_out = -1, c_err = -1, null = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -596,6 +605,7 @@ int dv_cmd_run(int argc, char **argv) {
     goto fail;
   }
   if (wait_started(r, &err) < 0) goto fail;
+  if (r->fwd) dv_fwd_attach(r->fwd, pid, r->sync_fd);
 
   /* Started: state.json, then the caller hears about it. */
   {
@@ -624,6 +634,8 @@ int dv_cmd_run(int argc, char **argv) {
   if (r->master >= 0 && !r->detach && isatty(0) && dv_tty_make_raw(0, &r->saved) == 0) r->raw = true;
   dv_release_idle_memory();
   int status = supervise(r, sfd);
+  dv_fwd_close(r->fwd);
+  r->fwd = NULL;
   restore_tty(r);
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   const char *signame = NULL;
@@ -667,6 +679,8 @@ fail:
   kill_and_reap(r);
   restore_tty(r);
 fail_early:
+  dv_fwd_close(r->fwd);
+  r->fwd = NULL;
   if (err.exit_code < 125 || err.exit_code > 127) err.exit_code = 125;
   dv_write_error(r->sync_fd, &err);
   if (r->sync_fd >= 0 && !r->detach) {

@@ -1,6 +1,7 @@
 /* config.json -> struct dv_spec. Only the subset of the OCI runtime spec described in
  * docs/runtime-contract.md is read; unknown properties are ignored as the OCI spec requires. */
 #include "spec.h"
+#include "forward.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -218,6 +219,9 @@ static int parse_devenv(json_t *root, struct dv_spec *s, struct dv_error *err) {
   if (opt_bool(d, "autoRemove", "devenv.autoRemove", &s->auto_remove, err) < 0) return -1;
   if (opt_string(d, "seccompCache", "devenv.seccompCache", &s->seccomp_cache, err) < 0) return -1;
   if (s->seccomp_cache && s->seccomp_cache[0] != '/') return bad(err, "devenv.seccompCache", "must be an absolute path");
+  if (dv_net_parse(json_object_get(d, "network"), &s->net, err) < 0) return -1;
+  if (s->net.mode == DV_NET_PRIVATE && (!s->ns[DV_NS_NET] || s->ns_path[DV_NS_NET]))
+    return bad(err, "devenv.network.mode", "private needs a new network namespace in linux.namespaces");
   return 0;
 }
 
@@ -251,6 +255,7 @@ int dv_spec_load(const char *bundle, bool with_process, struct dv_spec *s, struc
   if (!with_process) return 0;
 
   if (dv_process_from_json(json_object_get(s->json, "process"), &s->process, err) < 0) return -1;
+  if (dv_ports_parse(json_object_get(json_object_get(s->json, "devenv"), "ports"), &s->ports, err) < 0) return -1;
   json_t *root;
   if (opt_object(s->json, "root", "root", &root, err) < 0) return -1;
   if (root == NULL) return bad(err, "root", "is required");

@@ -5,6 +5,7 @@
 #define DV_SPEC_H
 
 #include "dv.h"
+#include "network.h"
 
 #include <sys/types.h>
 
@@ -21,6 +22,8 @@ struct dv_mount {
 struct dv_idmap {
   uint32_t container_id, host_id, size;
 };
+
+struct dv_ports_spec;
 
 enum dv_ns_kind { DV_NS_USER, DV_NS_MOUNT, DV_NS_PID, DV_NS_UTS, DV_NS_IPC, DV_NS_NET, DV_NS_CGROUP, DV_NS_COUNT };
 
@@ -64,6 +67,8 @@ struct dv_spec {
   const char *log_path;
   bool auto_remove;
   const char *seccomp_cache; /* devenv.seccompCache: where the compiled filter is kept (may be NULL) */
+  struct dv_ports_spec *ports; /* devenv.ports (forward.h); NULL when absent */
+  struct dv_net_spec net;      /* devenv.network (network.h): the egress helper of a private network */
 };
 
 /* Load DIR/config.json. with_process false: only what remove-tree needs (mappings and tools), so a bundle

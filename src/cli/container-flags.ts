@@ -1,3 +1,4 @@
+import { NETWORK_FLAG_VALUES } from '../runtime/network/network-mode.js';
 import type { ArgSpec } from './docker-args.js';
 
 /** Global flags every command accepts (mirrors BaseCommand.baseFlags for the docker-style parsers). */
@@ -23,7 +24,16 @@ export const CREATE_ARG_SPECS: readonly ArgSpec[] = [
   { name: 'memory', short: 'm', type: 'string', description: 'memory limit (e.g. 512m, 2g)' },
   { name: 'cpus', type: 'string', description: 'number of CPUs (e.g. 1.5)' },
   { name: 'pids-limit', type: 'string', description: 'maximum number of processes' },
-  { name: 'network', aliases: ['net'], type: 'string', options: ['none', 'host'], description: 'network mode: none or host' },
+  { name: 'publish', short: 'p', type: 'multiple', description: 'forward a host port: [IP:]HOST_PORT:CONTAINER_PORT[/udp], or CONTAINER_PORT (same or next free host port)' },
+  { name: 'auto-forward', type: 'boolean', description: 'forward every TCP port a process in the container starts listening on (same or next free host port)' },
+  {
+    name: 'network',
+    aliases: ['net'],
+    type: 'string',
+    options: NETWORK_FLAG_VALUES,
+    description: 'network mode: private (default: own network namespace with outbound access), host or none (bridge, slirp4netns, pasta mean private)',
+  },
+  { name: 'add-host', type: 'multiple', description: 'add NAME:IP to /etc/hosts (NAME:host-gateway: the host)' },
   { name: 'read-only', type: 'boolean', description: 'mount the root filesystem read-only' },
   { name: 'cap-add', type: 'multiple', description: 'add a Linux capability (or ALL)' },
   { name: 'cap-drop', type: 'multiple', description: 'drop a Linux capability (or ALL)' },

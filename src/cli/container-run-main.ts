@@ -38,6 +38,8 @@ function toCreateOptions(flags: ParsedFlags, positionals: string[], command: str
     autoRemove: flags.rm === true,
     labels: parseLabelFlags(list('label')),
     securityOpt: list('security-opt'),
+    publish: list('publish'),
+    ...(flags['auto-forward'] === true ? { autoForward: true } : {}),
   };
   for (const [key, flag] of [
     ['name', 'name'],
@@ -56,7 +58,8 @@ function toCreateOptions(flags: ParsedFlags, positionals: string[], command: str
   const pull = str('pull');
   if (pull === 'missing' || pull === 'always' || pull === 'never') options.pull = pull;
   const network = str('network');
-  if (network === 'none' || network === 'host') options.network = network;
+  if (network !== undefined) options.network = network;
+  if (list('add-host').length > 0) options.addHosts = list('add-host');
   return options;
 }
 

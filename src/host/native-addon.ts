@@ -12,6 +12,11 @@ export interface NativeAddon {
   pidfdSendSignal(pidfd: number, signal: number): void;
   spawnWithSync(file: string, args: string[], inheritStdio: boolean): { pid: number; syncFd: number };
   waitExit(pid: number): number;
+  /** A stream socket connected from inside the namespaces of `pid` (a container's init): fd, or rejects with errno. */
+  connectInContainer(pid: number, family: 'tcp4' | 'tcp6' | 'unix', address: string, port: number, timeoutMs: number): Promise<number>;
+  /** A host pseudo-terminal pair (close-on-exec) of the given size. */
+  openHostPty(rows: number, cols: number): { master: number; slave: number };
+  setWinsize(fd: number, rows: number, cols: number): void;
 }
 
 let root: string | undefined;

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { DevenvError, isErrnoCode } from '../errors.js';
@@ -71,14 +71,21 @@ function readJson<T>(path: string): T | undefined {
   }
 }
 
-/** Create the bundle directory atomically: it appears complete (record, rootfs, upper, work) or not at all. */
-export function createBundle(root: string, record: ContainerRecord): string {
+/**
+ * Create the bundle directory atomically: it appears complete (record, rootfs, upper, work, and `files`: the
+ * container's /etc/hosts, /etc/hostname, /etc/resolv.conf) or not at all.
+ */
+export function createBundle(root: string, record: ContainerRecord, files: Readonly<Record<string, string>> = {}): string {
   const dir = containersDir(root);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const tmp = join(dir, `.tmp-${record.id}`);
   mkdirSync(tmp, { mode: 0o700 });
   try {
     for (const sub of ['rootfs', 'upper', 'work']) mkdirSync(join(tmp, sub), { mode: 0o755 });
+    for (const [name, text] of Object.entries(files)) {
+      writeFileSync(join(tmp, name), text);
+      chmodSync(join(tmp, name), 0o644); // readable by every user in the container, whatever our umask
+    }
     // A --rm container is gone after its run: its record need not survive a power loss.
     writeJsonAtomic(join(tmp, 'container.json'), record, { durable: !record.autoRemove });
     renameSync(tmp, join(dir, record.id));

@@ -1,3 +1,4 @@
+import type { PortsSpec } from './ports/port-spec.js';
 import type { OciCapabilities } from './security/capabilities.js';
 import type { OciSeccomp } from './security/seccomp-profile.js';
 
@@ -38,6 +39,12 @@ export interface OciProcess {
 
 export type OciNamespaceType = 'user' | 'mount' | 'pid' | 'uts' | 'ipc' | 'network' | 'cgroup';
 
+/**
+ * How the runtime networks the container (docs/runtime-contract.md): `private` makes it start `helper`
+ * (slirp4netns) for the new network namespace; `host` and `none` need nothing beyond linux.namespaces.
+ */
+export type DevenvNetworkSpec = { mode: 'host' | 'none' } | { mode: 'private'; helper: string; mtu: number; ipv6: boolean };
+
 /** devenv's extension object inside config.json (ignored by other OCI runtimes). */
 export interface DevenvSpecExtension {
   rootfs: { driver: 'overlay' | 'fuse-overlayfs' | 'bind'; lowerdirs: string[]; upperdir: string; workdir: string };
@@ -52,6 +59,10 @@ export interface DevenvSpecExtension {
   autoRemove: boolean;
   /** Where the runtime keeps the compiled seccomp filter for this profile (shared by containers with the same one). */
   seccompCache?: string;
+  /** Port forwards the monitor serves (docs/runtime-contract.md, "Ports"). */
+  ports?: PortsSpec;
+  /** Network mode and, for private, the egress helper (written by every devenv since private networking). */
+  network?: DevenvNetworkSpec;
 }
 
 export interface OciSpec {

@@ -43,6 +43,20 @@ export function runtimeErrorToDevenvError(operation: string, m: Extract<RuntimeM
       hint: 'The file exists but cannot be executed: check its mode and format.',
     });
   }
+  if (m.code === 'EADDRINUSE') {
+    return new DevenvError('PORT_IN_USE', `${operation}: ${m.message}`, {
+      exitCode: 125,
+      hint: 'Stop what uses that host port, publish on another one, or let devenv choose a free one (no requireLocalPort, or `-p CONTAINER_PORT`).',
+    });
+  }
+  if (m.syscall === 'slirp4netns') {
+    // The egress helper of the private network (native/src/network.c reports it as the failing call).
+    return new DevenvError('NETWORK_SETUP', `${operation}: ${m.message}`, {
+      kind: 'external',
+      exitCode: 125,
+      hint: 'Check that slirp4netns works here (`devenv doctor`), or run the container without it: `--network host` (the host\'s network) or `--network none`.',
+    });
+  }
   const permission = m.code === 'EPERM' || m.code === 'EACCES';
   const where = m.path && !m.message.includes(m.path) ? ` (${m.path})` : '';
   return new DevenvError(permission ? 'RUNTIME_PERMISSION' : 'RUNTIME_SETUP', `${operation}: ${m.message}${where}`, {

@@ -1,8 +1,12 @@
 import { join } from 'node:path';
 
 import { fnv1a64 } from '../host/random-id.js';
+import type { PortsSpec } from './ports/port-spec.js';
+import { PRIVATE_NETWORK, type NetworkFileName } from './network/network-files.js';
+import type { NetworkMode } from './network/network-mode.js';
 
 import type {
+  DevenvNetworkSpec,
   OciCapabilities,
   OciIdMapping,
   OciMount,
@@ -38,7 +42,12 @@ export interface ContainerSpecInput {
   terminal: boolean;
   stdin: boolean;
   mounts: UserMount[];
-  network: 'none' | 'host';
+  network: NetworkMode;
+  /**
+   * Files of the bundle bind-mounted over `/etc/<name>` (written at create: runtime/network/network-files.ts).
+   * Absent in records made before private networking existed.
+   */
+  networkFiles?: NetworkFileName[];
   readOnly: boolean;
   privileged: boolean;
   capabilities: OciCapabilities;
@@ -55,7 +64,10 @@ export interface ContainerSpecInput {
   autoRemove: boolean;
   /** Directory for compiled seccomp filters (`<root>/cache/seccomp`); none: no caching. */
   seccompCacheDir?: string;
-  tools: { newuidmap: string; newgidmap: string; fuseOverlayfs: string };
+  /** slirp4netns: the egress helper of the private network mode ('' when not installed). */
+  tools: { newuidmap: string; newgidmap: string; fuseOverlayfs: string; slirp4netns?: string };
+  /** Port forwards and automatic forwarding, served by the monitor (runtime/ports/port-spec.ts portsSpecFor). */
+  ports?: PortsSpec;
 }
 
 const CPU_PERIOD = 100_000;
@@ -99,11 +111,27 @@ function userMounts(mounts: UserMount[]): OciMount[] {
   );
 }
 
+/** /etc/hosts, /etc/hostname, /etc/resolv.conf from the bundle; before user mounts, so `-v` can replace them. */
+function networkFileMounts(input: ContainerSpecInput): OciMount[] {
+  return (input.networkFiles ?? []).map((name) => ({
+    destination: `/etc/${name}`,
+    type: 'bind',
+    source: join(input.bundleDir, name),
+    options: ['bind', 'rw', 'nosuid', 'nodev', 'noexec'],
+  }));
+}
+
+/** What the runtime needs to network the container (docs/runtime-contract.md, `devenv.network`). */
+function networkExtension(input: ContainerSpecInput): DevenvNetworkSpec {
+  if (input.network !== 'private') return { mode: input.network };
+  return { mode: 'private', helper: input.tools.slirp4netns ?? '', mtu: PRIVATE_NETWORK.mtu, ipv6: true };
+}
+
 function namespaces(input: ContainerSpecInput): { type: OciNamespaceType }[] {
   const types: OciNamespaceType[] = [];
   if (input.idMappings) types.push('user');
   types.push('mount', 'pid', 'uts', 'ipc');
-  if (input.network === 'none') types.push('network');
+  if (input.network !== 'host') types.push('network');
   types.push('cgroup');
   return types.map((type) => ({ type }));
 }
@@ -145,7 +173,7 @@ export function buildContainerSpec(input: ContainerSpecInput): OciSpec {
     },
     root: { path: join(input.bundleDir, 'rootfs'), readonly: input.readOnly },
     hostname: input.hostname,
-    mounts: [...systemMounts(input), ...userMounts(input.mounts)],
+    mounts: [...systemMounts(input), ...networkFileMounts(input), ...userMounts(input.mounts)],
     linux: {
       namespaces: namespaces(input),
       ...(input.idMappings ? { uidMappings: input.idMappings.uid, gidMappings: input.idMappings.gid } : {}),
@@ -173,6 +201,8 @@ export function buildContainerSpec(input: ContainerSpecInput): OciSpec {
       logPath: join(input.bundleDir, 'ctr.log'),
       autoRemove: input.autoRemove,
       ...(seccompCachePath(input) ? { seccompCache: seccompCachePath(input) } : {}),
+      ...(input.ports ? { ports: input.ports } : {}),
+      network: networkExtension(input),
     },
   };
   return spec;

@@ -306,11 +306,17 @@ function checkSubIds(ctx: Context): DoctorCheck {
   return { ...base, status: 'ok', detail: `${ctx.username}: ${found}` };
 }
 
+/** slirp4netns is the egress helper of the default `private` network mode (docs/networking.md says why not pasta). */
 function checkNetworkHelpers(ctx: Context): DoctorCheck {
-  const base = { id: 'network', title: 'slirp4netns / pasta' };
-  const found = ['pasta', 'slirp4netns'].map((n) => ctx.probes.which(n)).filter((p): p is string => p !== undefined);
-  if (found.length > 0) return { ...base, status: 'ok', detail: found.join(', ') };
-  return { ...base, status: 'warn', detail: 'neither is installed: containers get only `network: none` or `host`', fix: `${ctx.sudo}apt-get install slirp4netns passt` };
+  const base = { id: 'network', title: 'slirp4netns (private networking)' };
+  const found = ctx.probes.which('slirp4netns');
+  if (found) return { ...base, status: 'ok', detail: found };
+  return {
+    ...base,
+    status: 'warn',
+    detail: 'not installed: the default `--network private` fails; containers can only use `--network host` or `none`',
+    fix: `${ctx.sudo}apt-get install slirp4netns`,
+  };
 }
 
 function checkFuseOverlayfs(ctx: Context, overlay: DoctorCheck): DoctorCheck {

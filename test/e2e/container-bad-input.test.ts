@@ -31,7 +31,7 @@ describe.each(['root', 'rootless'] as const)('bad input (%s)', (mode) => {
     expect(r.stderr).toContain(message);
     expect(r.stderr).not.toMatch(/at .*\.js:\d+/); // a message, not a stack trace
     expect(storeEntries()).toEqual(before);
-    expect(s.leaks()).toEqual({ mounts: [], processes: [], cgroups: [] });
+    expect(s.leaks()).toEqual({ mounts: [], processes: [], cgroups: [], helpers: [], ports: [] });
   });
 
   it('rejects a second container with the same name', () => {

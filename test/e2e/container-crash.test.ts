@@ -32,7 +32,7 @@ describe.each(['root', 'rootless'] as const)('state survives kill -9 (%s)', (mod
     const ls = JSON.parse(s.run(['container', 'ls', '-a', '--json']).stdout) as { id: string; statusText: string }[];
     expect(ls.find((c) => c.id === id)?.statusText).toBe('Exited (unknown)');
     expect(s.run(['container', 'rm', '-f', id]).code).toBe(0);
-    expect(s.leaks()).toEqual({ mounts: [], processes: [], cgroups: [] });
+    expect(s.leaks()).toEqual({ mounts: [], processes: [], cgroups: [], helpers: [], ports: [] });
   });
 
   it('kill -9 of devenv at any moment of run leaves a store that ls and rm -f handle', async () => {
@@ -47,7 +47,7 @@ describe.each(['root', 'rootless'] as const)('state survives kill -9 (%s)', (mod
         const rm = s.run(['container', 'rm', '-f', c.id]);
         expect(rm.code, rm.stderr).toBe(0);
       }
-      expect(s.leaks()).toEqual({ mounts: [], processes: [], cgroups: [] });
+      expect(s.leaks()).toEqual({ mounts: [], processes: [], cgroups: [], helpers: [], ports: [] });
     }
   });
 

@@ -1,7 +1,8 @@
 /**
  * vitest globalSetup of the e2e project: its own registry on 127.0.0.1:5056 (scripts/test-registry.sh) holding
  * images the tests build themselves: `busybox:latest` (busybox-static), `layered:130` (busybox plus 130 small
- * layers) and `debian:bookworm` (debootstrap minbase, cached in /var/cache/devenv-test after the first run).
+ * layers) and `debian:bookworm` (debootstrap minbase, cached in /var/cache/devenv-test after the first run), and
+ * the fixture Features `features/base:1` and `features/env-hook:1` (test/fixtures/features) as OCI artifacts.
  * Tests read `inject('devenvE2eRegistry')`. Tears down only what it started.
  */
 import { spawnSync } from 'node:child_process';
@@ -14,6 +15,10 @@ import type { TestProject } from 'vitest/node';
 
 import { buildBusyboxImage } from '../fixtures/images/build-busybox-image.js';
 import { buildLayeredImage } from '../fixtures/images/build-layered-image.js';
+import { staticCredentialStore } from '../../src/image/registry/credentials.js';
+import { EMPTY_REGISTRIES_CONFIG } from '../../src/image/registry/registries-config.js';
+import { createRegistryClient } from '../../src/image/registry/registry-client.js';
+import { publishFeature } from './feature-artifact.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -57,6 +62,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     const debian = join(dir, 'debian');
     run('bash', [join(REPO_ROOT, 'test', 'fixtures', 'images', 'build-debian-image.sh'), debian, 'bookworm'], 'building the Debian image', 900_000);
     push(debian, 'bookworm', 'debian:bookworm');
+    const client = createRegistryClient({ config: EMPTY_REGISTRIES_CONFIG, credentials: staticCredentialStore({}) });
+    for (const feature of ['base', 'env-hook']) {
+      await publishFeature(client, join(REPO_ROOT, 'test', 'fixtures', 'features', feature), `${REGISTRY}/features/${feature}:1`);
+    }
     project.provide('devenvE2eRegistry', REGISTRY);
   } catch (error) {
     await teardown();

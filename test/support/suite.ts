@@ -21,6 +21,8 @@ export interface Suite {
   /** `container run` with the suite's rootfs: `runIn(['--rm'], ['sh','-c','…'])`. */
   runIn(flags: string[], command: string[], opts?: { input?: string; timeoutMs?: number }): CliResult;
   ids(): string[];
+  /** Host ports the tests use: the leak check reports any still listening after the suite. */
+  trackPorts(...ports: number[]): void;
   leaks(): Leaks;
   cleanup(): Promise<void>;
 }
@@ -42,6 +44,7 @@ export function createSuite(mode: Mode, name: string): Suite {
   mkdirSync(root);
   const rootfs = makeBusyboxRootfs(join(dir, 'rootfs'), uid, gid);
   const seen = new Set<string>();
+  const trackedPorts: number[] = [];
   const suite: Suite = {
     mode,
     dir,
@@ -65,8 +68,11 @@ export function createSuite(mode: Mode, name: string): Suite {
       const listed = r.code === 0 ? (JSON.parse(r.stdout) as { id: string }[]).map((c) => c.id) : [];
       return [...new Set([...seen, ...listed])];
     },
+    trackPorts(...ports) {
+      trackedPorts.push(...ports);
+    },
     leaks() {
-      return findLeaks(root, suite.ids(), user);
+      return findLeaks(root, suite.ids(), user, trackedPorts);
     },
     async cleanup() {
       for (const id of suite.ids()) await devenvAsync(['container', 'rm', '-f', id], { mode, root });
@@ -95,7 +101,7 @@ export function useSuite(mode: Mode, name: string): Suite {
     if (!current) return;
     const leaks = current.leaks();
     await current.cleanup();
-    expect(leaks).toEqual({ mounts: [], processes: [], cgroups: [] });
+    expect(leaks).toEqual({ mounts: [], processes: [], cgroups: [], helpers: [], ports: [] });
   });
   return new Proxy({} as Suite, {
     get(_target, key) {

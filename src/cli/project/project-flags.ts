@@ -11,6 +11,7 @@ export const PROJECT_ARG_SPECS: readonly ArgSpec[] = [
 export const UP_ARG_SPECS: readonly ArgSpec[] = [
   { name: 'rebuild', type: 'boolean', aliases: ['remove-existing-container'], description: 'remove the existing container first and create it anew (named volumes and the workspace are kept)' },
   { name: 'skip-post-attach', type: 'boolean', description: 'do not run postAttachCommand' },
+  { name: 'frozen-lockfile', type: 'boolean', description: 'fail when devcontainer-lock.json does not match the Features of devcontainer.json' },
   { name: 'watch', type: 'boolean', description: 'stay attached: rebuild and recreate the container when devcontainer.json (or the Dockerfile) changes' },
   { name: 'yes', short: 'y', type: 'boolean', description: 'with --watch, recreate without asking' },
   ...PROJECT_ARG_SPECS,

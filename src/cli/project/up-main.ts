@@ -18,7 +18,7 @@ export async function upMain(argv: readonly string[]): Promise<number> {
     if (positionals.length > 0) throw new DevenvError('USAGE', `up: unexpected argument \`${positionals[0]}\``, { hint: 'Pass the project with --workspace-folder DIR.' });
     const ctx = contextFromFlags(flags);
     const reporter = createUpReporter(json ? 'json' : process.stderr.isTTY ? 'tty' : 'plain');
-    const options = { ...projectLocation(flags), rebuild: flags.rebuild === true, skipPostAttach: flags['skip-post-attach'] === true, hostEnv: process.env, reporter };
+    const options = { ...projectLocation(flags), rebuild: flags.rebuild === true, skipPostAttach: flags['skip-post-attach'] === true, frozenLockfile: flags['frozen-lockfile'] === true, hostEnv: process.env, reporter };
     let result: UpResult;
     const interactive = !json && process.stdin.isTTY === true && process.stderr.isTTY === true;
     try {

@@ -16,7 +16,7 @@ export default class ContainerStart extends BaseCommand<typeof ContainerStart> {
     const results = [];
     for (const ref of refs) {
       const record = findRecord(ctx.root, ref);
-      const started = await startContainer(ctx, record, { attached: this.flags.attach });
+      const started = await startContainer(ctx, record, { attached: this.flags.attach === true });
       for (const w of started.warnings) this.logger.warn(w);
       if (started.wait) {
         const exit = await started.wait();

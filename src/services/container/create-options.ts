@@ -4,6 +4,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { DevenvError } from '../../errors.js';
 import type { UserMount } from '../../runtime/spec.js';
 import type { OciRlimit } from '../../runtime/oci-spec-types.js';
+import type { PortsSpec } from '../../runtime/ports/port-spec.js';
 import { checkVolumeName, newAnonymousVolumeName } from '../../volumes/volume-name.js';
 
 /** `container create` / `run` options after flag parsing, before validation (values as the user typed them). */
@@ -12,6 +13,11 @@ export interface CreateContainerOptions {
   rootfs?: string;
   /** … or an image reference, pulled when missing (like `docker run`). */
   image?: string;
+  /**
+   * … or explicit overlay lowerdirs, top-most first (image builds: a stage's unpacked layers). The caller holds the
+   * image store lock so the layers stay; rootless they must be unpacked under the store's default mapping.
+   */
+  layers?: { lowerdirs: string[]; label: string };
   /** --entrypoint: replaces the image's entrypoint (and drops its Cmd, as Docker does). */
   entrypoint?: string;
   pull?: 'missing' | 'always' | 'never';
@@ -27,7 +33,10 @@ export interface CreateContainerOptions {
   memory?: string;
   cpus?: string;
   pidsLimit?: string;
-  network?: 'none' | 'host';
+  /** --network as typed: private (default), host, none, or an alias (runtime/network/network-mode.ts). */
+  network?: string;
+  /** --add-host NAME:IP entries for /etc/hosts (`host-gateway` = the host). */
+  addHosts?: string[];
   readOnly: boolean;
   capAdd: string[];
   capDrop: string[];
@@ -48,6 +57,12 @@ export interface CreateContainerOptions {
    * in bind mounts belong to the invoking user on the host (`devenv up` with a non-root remoteUser).
    */
   keepIdUser?: string;
+  /** `-p` / `--publish` values: `[IP:]HOST:CONTAINER[/udp]`, `CONTAINER[/udp]` (src/runtime/ports/port-spec.ts). */
+  publish?: string[];
+  /** `--auto-forward`: forward the TCP ports processes in the container start listening on. */
+  autoForward?: boolean;
+  /** Forwards and automatic forwarding computed by the caller (`devenv up`: portsSpecFor), after `publish`. */
+  ports?: PortsSpec;
 }
 
 /** `--label KEY=VALUE` (or KEY alone, an empty value), as Docker does. */

@@ -14,6 +14,9 @@ import { computeIdMappings, parseSubIdFile, rangesForUser } from '../../runtime/
 import { resolveCapabilities } from '../../runtime/security/capabilities.js';
 import { defaultMaskedPaths, defaultReadonlyPaths, findThermalThrottlePaths } from '../../runtime/security/masked-paths.js';
 import { defaultSeccompProfile } from '../../runtime/security/seccomp-profile.js';
+import { createPortsSpec } from '../../runtime/ports/port-spec.js';
+import { networkFiles, type NetworkFileName } from '../../runtime/network/network-files.js';
+import { parseAddHost, parseNetworkMode } from '../../runtime/network/network-mode.js';
 import type { ImageConfig } from '../../image/types.js';
 import { lowerdirsForMapping } from '../image/mapped-layers.js';
 import { withResolvedImage } from '../image/resolve-image.js';
@@ -47,6 +50,15 @@ function findTool(name: string): string {
     }
   }
   return '';
+}
+
+/** A host file the container's network files start from ('' when unreadable). */
+function readHostFile(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 function readSubIds(file: string): string {
@@ -111,6 +123,7 @@ export async function createContainer(ctx: ServiceContext, options: CreateContai
     const rootfs = checkRootfs(options.rootfs);
     return createWithSource(ctx, options, { lowerdirs: [rootfs], label: rootfs });
   }
+  if (options.layers !== undefined) return createWithSource(ctx, options, { lowerdirs: options.layers.lowerdirs, label: options.layers.label });
   if (options.image === undefined) {
     throw new DevenvError('USAGE', 'no image given', { hint: 'Usage: devenv container run [FLAGS] IMAGE [COMMAND [ARG…]] (or --rootfs DIR COMMAND)' });
   }
@@ -143,6 +156,15 @@ async function createWithSource(ctx: ServiceContext, options: CreateContainerOpt
   const mounts = [...options.volumes.map(parseVolumeFlag), ...options.mounts.map(parseMountFlag), ...(options.extraMounts ?? [])];
   const security = parseSecurityOpts(options.securityOpt ?? []);
   const rlimits = options.ulimits.map(parseUlimitFlag);
+  const network = parseNetworkMode(options.network ?? 'private');
+  const extraHosts = (options.addHosts ?? []).map(parseAddHost);
+  const slirp4netns = network === 'private' ? findTool('slirp4netns') : '';
+  if (network === 'private' && slirp4netns === '') {
+    throw new DevenvError('NETWORK_SETUP', 'private networking needs slirp4netns, which is not installed', {
+      hint: 'Install it (`sudo apt-get install slirp4netns`), or run with `--network host` (the host\'s network) or `--network none`.',
+    });
+  }
+  const ports = createPortsSpec({ ...options, network });
   const limits = {
     ...(options.memory !== undefined ? { memoryBytes: parseMemorySize(options.memory) } : {}),
     ...(options.cpus !== undefined ? { cpus: parseCpus(options.cpus) } : {}),
@@ -205,7 +227,7 @@ async function createWithSource(ctx: ServiceContext, options: CreateContainerOpt
   );
 
   const thermalThrottlePaths = options.privileged ? [] : await findThermalThrottlePaths();
-  const warnings: string[] = [];
+  const warnings: string[] = [...ports.warnings];
   if (unusable.length > 0) ctx.logger.debug(`cgroup controllers not usable here: ${unusable.map((c) => c.controller).join(', ')}`);
 
   const dir = join(ctx.root, 'containers');
@@ -214,6 +236,7 @@ async function createWithSource(ctx: ServiceContext, options: CreateContainerOpt
   const name = options.name !== undefined ? checkContainerName(options.name) : generateContainerName((n) => isNameTaken(ctx.root, n));
   claimName(ctx.root, name, id);
   try {
+    const files = networkFiles({ mode: network, hostname, hostResolvConf: readHostFile('/etc/resolv.conf'), hostHosts: readHostFile('/etc/hosts'), extraHosts });
     const record: ContainerRecord = {
       id,
       name,
@@ -237,7 +260,8 @@ async function createWithSource(ctx: ServiceContext, options: CreateContainerOpt
         terminal: options.tty,
         stdin: options.interactive,
         mounts,
-        network: options.network ?? 'host',
+        network,
+        networkFiles: Object.keys(files) as NetworkFileName[],
         readOnly: options.readOnly,
         privileged: options.privileged,
         capabilities,
@@ -249,10 +273,11 @@ async function createWithSource(ctx: ServiceContext, options: CreateContainerOpt
         resources: limits,
         rlimits,
         autoRemove: options.autoRemove,
-        tools: { newuidmap: findTool('newuidmap'), newgidmap: findTool('newgidmap'), fuseOverlayfs: findTool('fuse-overlayfs') },
+        tools: { newuidmap: findTool('newuidmap'), newgidmap: findTool('newgidmap'), fuseOverlayfs: findTool('fuse-overlayfs'), ...(slirp4netns ? { slirp4netns } : {}) },
+        ...(ports.spec ? { ports: ports.spec } : {}),
       },
     };
-    await withContainerVolumes(ctx, record, () => createBundle(ctx.root, record));
+    await withContainerVolumes(ctx, record, () => createBundle(ctx.root, record, files));
     return record;
   } catch (error) {
     releaseName(ctx.root, name, id);

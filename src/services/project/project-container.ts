@@ -1,4 +1,9 @@
 import { DevenvError } from '../../errors.js';
+import { pinnedBaseImage } from '../../devcontainer/features/lockfile.js';
+import { readRootfsFile } from '../../runtime/container-user.js';
+import { prepareFeaturesBuild, readLockfile } from '../features/prepare-features-build.js';
+import { buildImage } from '../image/build.js';
+import { ensureProjectImage } from './build-project-image.js';
 import type { LoadedProject } from '../../devcontainer/config/load-project.js';
 import { checkHostRequirements, probeHost } from '../../devcontainer/config/host-requirements.js';
 import { mergeConfiguration, parseImageMetadataLabel } from '../../devcontainer/config/merge-metadata.js';
@@ -38,6 +43,17 @@ async function removeUnlinked(ctx: ServiceContext, project: LoadedProject, name:
   await removeProjectContainer(ctx, project.devcontainerId, record, { volumes: false });
 }
 
+/** Whether the store already holds an image by that reference (an unchanged feature set is not rebuilt). */
+async function hasImage(ctx: ServiceContext, ref: string): Promise<boolean> {
+  try {
+    await resolveImageForContainer(ctx, ref, { pull: 'never' });
+    return true;
+  } catch (error) {
+    if (error instanceof DevenvError && error.code === 'IMAGE_NOT_FOUND') return false;
+    throw error;
+  }
+}
+
 /** Docker Hub's Debian is out of reach (air-gapped, or no Docker Hub here): say how to make it locally. */
 function withBootstrapHint(error: unknown, image: string): unknown {
   const m = /^(?:docker\.io\/)?(?:library\/)?debian:([a-z]+)$/.exec(image);
@@ -58,21 +74,52 @@ export async function createProjectContainer(
   project: LoadedProject,
   configHash: string,
   reporter: UpReporter,
+  options: { frozenLockfile?: boolean } = {},
 ): Promise<{ record: ContainerRecord; state: ProjectState }> {
   const config = project.config;
-  if (!config.image) {
-    throw new DevenvError('CONFIG_INVALID', `${project.configFile}: Dockerfile-based configs (build.dockerfile) are not supported yet`, {
-      hint: 'Use an `image` for now; building from a Dockerfile comes with `devenv build`.',
+  // The base: the config's image (pinned by the lockfile when `devenv lock` pinned it), or one built from its Dockerfile.
+  const baseRef = config.image
+    ? (pinnedBaseImage(readLockfile(project.configFile), config.image) ?? config.image)
+    : await ensureProjectImage(ctx, project, reporter);
+  reporter.step(`Resolving image ${baseRef}`);
+  const resolve = (ref: string) =>
+    resolveImageForContainer(ctx, ref, {
+      pull: 'missing',
+      ...(reporter.onPullProgress ? { onProgress: (e) => reporter.onPullProgress?.(e) } : {}),
+    }).catch((error: unknown) => {
+      throw withBootstrapHint(error, ref);
     });
-  }
-  reporter.step(`Resolving image ${config.image}`);
-  const image = await resolveImageForContainer(ctx, config.image, {
-    pull: 'missing',
-    ...(reporter.onPullProgress ? { onProgress: (e) => reporter.onPullProgress?.(e) } : {}),
-  }).catch((error: unknown) => {
-    throw withBootstrapHint(error, config.image as string);
+  let image = await resolve(baseRef);
+  // Features: a generated Dockerfile on top of the base (as the devcontainer CLI does), built once per set.
+  const features = await prepareFeaturesBuild(ctx, {
+    configFile: project.configFile,
+    config,
+    baseImage: { reference: image.reference, config: image.config },
+    passwd: readRootfsFile(image.lowerdirs, 'etc/passwd'),
+    lockfile: { frozen: options.frozenLockfile === true },
+    reporter: { progress: (m: string) => reporter.step(m), warn: (m: string) => reporter.warn(m) },
   });
-  const metadata = parseImageMetadataLabel(image.config.config?.Labels?.['devcontainer.metadata'], `image ${image.reference}`);
+  let metadata = parseImageMetadataLabel(image.config.config?.Labels?.['devcontainer.metadata'], `image ${image.reference}`);
+  if (features) {
+    for (const w of features.warnings) reporter.warn(w);
+    if (!(await hasImage(ctx, features.tag))) {
+      reporter.step(`Installing features (${features.features.length})`);
+      await buildImage(ctx, {
+        dockerfile: { text: features.dockerfileText, name: features.dockerfileName },
+        context: features.contextDir,
+        tags: [features.tag],
+        buildArgs: {},
+        noCache: false,
+        onProgress: (e) => {
+          if (e.type === 'output') reporter.line(e.text, e.stream);
+          else if (e.type === 'step') reporter.step(`[${e.step}/${e.total}] ${e.instruction}${e.cached ? ' (cached)' : ''}`);
+          else if (e.type === 'warning') reporter.warn(e.message);
+        },
+      });
+    }
+    image = await resolve(features.tag);
+    metadata = features.metadataEntries;
+  }
   const merged = mergeConfiguration(config, metadata);
   const host = checkHostRequirements(merged.hostRequirements, probeHost(ctx.root));
   for (const w of host.warnings) reporter.warn(w);

@@ -28,6 +28,8 @@ export interface UpOptions {
   /** Remove the existing container first (`--rebuild`, `--remove-existing-container`). */
   rebuild: boolean;
   skipPostAttach?: boolean;
+  /** Refuse a lockfile that does not match the Features (and base image pin) of devcontainer.json. */
+  frozenLockfile?: boolean;
   hostEnv: NodeJS.ProcessEnv;
   reporter: UpReporter;
 }
@@ -125,7 +127,7 @@ async function upLocked(ctx: ServiceContext, project: LoadedProject, configHash:
   let action: UpResult['action'] = 'running';
   let changed = false;
   if (!record || !state) {
-    const created = await createProjectContainer(ctx, project, configHash, reporter);
+    const created = await createProjectContainer(ctx, project, configHash, reporter, { frozenLockfile: options.frozenLockfile ?? false });
     record = created.record;
     state = created.state;
     action = 'created';

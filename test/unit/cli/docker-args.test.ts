@@ -39,8 +39,15 @@ describe('parseDockerArgs', () => {
   });
 
   it('rejects a value outside the allowed options and a missing value', () => {
-    expect(() => run(['--network', 'bridge', 'x'])).toThrow(/invalid value `bridge` for --network/);
+    expect(() => run(['--network', 'macvlan', 'x'])).toThrow(/invalid value `macvlan` for --network/);
     expect(() => run(['--memory'])).toThrow(/--memory needs a value/);
+  });
+
+  it('takes the network modes and the names Docker and Podman users type for them', () => {
+    for (const mode of ['private', 'host', 'none', 'bridge', 'slirp4netns', 'pasta', 'default']) {
+      expect(run([`--network=${mode}`, '--rootfs', '/r', 'true']).flags.network).toBe(mode);
+    }
+    expect(run(['--add-host', 'db:10.0.2.9', '--add-host=h:host-gateway', '--rootfs', '/r', 'true']).flags['add-host']).toEqual(['db:10.0.2.9', 'h:host-gateway']);
   });
 
   it('treats -- as the end of flags', () => {

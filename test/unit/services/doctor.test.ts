@@ -151,7 +151,7 @@ describe('runDoctor on a fake machine', () => {
       status: 'fail',
       fix: 'sudo usermod --add-subuids 165536-231071 --add-subgids 165536-231071 dvtest',
     });
-    expect(byId(report.checks, 'network')).toMatchObject({ status: 'warn', fix: 'sudo apt-get install slirp4netns passt' });
+    expect(byId(report.checks, 'network')).toMatchObject({ status: 'warn', fix: 'sudo apt-get install slirp4netns' });
     expect(byId(report.checks, 'fuse-overlayfs')).toMatchObject({ status: 'warn', fix: expect.stringContaining('apt-get install fuse-overlayfs') });
     expect(byId(report.checks, 'native-runtime')).toMatchObject({ status: 'fail', fix: expect.stringContaining('npm rebuild') });
     // the probes were the cheap, real-world ones
@@ -160,7 +160,7 @@ describe('runDoctor on a fake machine', () => {
   });
 
   it('a well set-up rootless user passes every check', async () => {
-    machine = makeFakeMachine({ kernel: '6.8.0', tools: ['unshare', 'newuidmap', 'newgidmap', 'getcap', 'pasta', 'fuse-overlayfs'], built: true });
+    machine = makeFakeMachine({ kernel: '6.8.0', tools: ['unshare', 'newuidmap', 'newgidmap', 'getcap', 'slirp4netns', 'fuse-overlayfs'], built: true });
     for (const c of ['memory', 'cpu', 'pids']) machine.host.dir(`${c}/devenv-alice`);
     writeFileSync(join(machine.devRoot, 'fuse'), '');
     const report = await run(machine, { uid: process.getuid?.() === 0 ? 0 : 1000, username: 'alice' });

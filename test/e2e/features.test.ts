@@ -1,0 +1,134 @@
+/**
+ * Dev Container Features end to end: fixture Features (test/fixtures/features) installed by `devenv up`, the
+ * lockfile, the fingerprint and `devenv ci`. The registry holds `features/base:1` and `features/env-hook:1` as OCI
+ * artifacts (test/support/e2e-registry-setup.ts).
+ *
+ * The `up` tests need `up` to install Features (prepareFeaturesBuild → the Dockerfile builder); lock and
+ * fingerprint only need the Feature services.
+ */
+import { chownSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { describe, expect, inject, it } from 'vitest';
+
+import { devenv, testUser, uidOf } from '../support/devenv-cli.js';
+import { devcontainerJson, makeProject } from '../support/project-fixture.js';
+import { useSuite } from '../support/suite.js';
+import { spawnSync } from 'node:child_process';
+
+const registry = inject('devenvE2eRegistry');
+const image = `${registry}/busybox:latest`;
+const FEATURES = fileURLToPath(new URL('../fixtures/features/', import.meta.url));
+
+describe.each(['root', 'rootless'] as const)('Features (%s)', (mode) => {
+  const s = useSuite(mode, 'features');
+
+  /** A project with devcontainer.json and the named fixture Features in .devcontainer/features/. */
+  const project = (name: string, config: object, features: string[] = []): string => {
+    const folder = makeProject(s.dir, name, mode, devcontainerJson(config));
+    for (const f of features) cpSync(join(FEATURES, f), join(folder, '.devcontainer', 'features', f), { recursive: true });
+    if (mode === 'rootless') spawnSync('chown', ['-R', `${uidOf(testUser())}:${uidOf(testUser())}`, folder]);
+    return folder;
+  };
+  const up = (folder: string, extra: string[] = []) => s.run(['up', '--json', '--workspace-folder', folder, ...extra], { timeoutMs: 240_000 });
+  const exec = (folder: string, script: string) => s.run(['exec', '--workspace-folder', folder, 'sh', '-c', script]);
+  const down = (folder: string) => s.run(['down', '--workspace-folder', folder]);
+
+  it('locks an OCI Feature by reference and caches it in the store', () => {
+    const folder = project('lock-oci', { image, features: { [`${registry}/features/base:1`]: { greeting: 'hi' } } });
+    const r = s.run(['lock', '--json', '--workspace-folder', folder]);
+    expect(r.code, r.stderr).toBe(0);
+    const result = JSON.parse(r.stdout) as { features: Array<{ reference: string; integrity: string }>; baseImage: { resolved: string }; fingerprint: string };
+    expect(result.features[0]?.reference).toBe(`${registry}/features/base:1`);
+    const digest = result.features[0]?.integrity ?? '';
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(existsSync(join(s.root, 'features', 'content', digest.slice(7), 'install.sh'))).toBe(true);
+    expect(result.baseImage.resolved).toMatch(new RegExp(`^${registry.replace(/\./g, '\\.')}/busybox@sha256:`));
+    const lockfile = JSON.parse(readFileSync(join(folder, '.devcontainer', 'devcontainer-lock.json'), 'utf8')) as { features: Record<string, { resolved: string }>; devenv: { fingerprint: string } };
+    expect(lockfile.features[`${registry}/features/base:1`]?.resolved).toBe(`${registry}/features/base@${digest}`);
+    expect(lockfile.devenv.fingerprint).toBe(result.fingerprint);
+  });
+
+  it('gives the same fingerprint in two stores and two folders', () => {
+    const config = { image, features: { [`${registry}/features/base:1`]: {}, './features/options': { version: '2.0' } }, remoteEnv: { W: '${localWorkspaceFolder}' } };
+    const a = project('fp-one', config, ['options']);
+    const b = project('fp-two-elsewhere', config, ['options']);
+    const other = join(s.dir, 'second-store');
+    mkdirSync(other);
+    if (mode === 'rootless') chownSync(other, uidOf(testUser()), uidOf(testUser()));
+    const one = s.run(['fingerprint', '--json', '--workspace-folder', a]);
+    const two = devenv(['fingerprint', '--json', '--workspace-folder', b, '--root', other], { mode, root: other });
+    expect(one.code, one.stderr).toBe(0);
+    expect(two.code, two.stderr + two.stdout).toBe(0);
+    const fp1 = (JSON.parse(one.stdout) as { fingerprint: string }).fingerprint;
+    expect(fp1).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect((JSON.parse(two.stdout) as { fingerprint: string }).fingerprint).toBe(fp1);
+  });
+
+  it('up installs local Features with options, dependsOn and installsAfter in order', () => {
+    const folder = project(
+      'order',
+      { image, features: { './features/installs-after': {}, './features/depends-on': {}, './features/options': { version: '2.0', 'install-tools': true } } },
+      ['installs-after', 'depends-on', 'options', 'base'],
+    );
+    const r = up(folder);
+    expect(r.code, r.stderr).toBe(0);
+    const installed = exec(folder, 'cat /usr/local/share/devenv-features/installed');
+    expect(installed.code, installed.stderr).toBe(0);
+    const lines = installed.stdout.trim().split('\n');
+    expect(lines.map((l) => l.split(' ')[0])).toEqual(['base', 'options', 'depends-on', 'installs-after']);
+    expect(lines[0]).toContain('GREETING=from-dependency');
+    expect(lines[1]).toContain('VERSION=2.0');
+    expect(lines[1]).toContain('INSTALL_TOOLS=true');
+    expect(lines[1]).toContain('_REMOTE_USER=root');
+    expect(down(folder).code).toBe(0);
+  });
+
+  it('up reports a dependsOn cycle naming both Features', () => {
+    const folder = project('cycle', { image, features: { './features/cycle-a': {} } }, ['cycle-a', 'cycle-b']);
+    const r = up(folder);
+    expect(r.code).toBe(1);
+    const error = JSON.parse(r.stdout) as { code: string; message: string };
+    expect(error.code).toBe('FEATURE_CYCLE');
+    expect(error.message).toContain('`./features/cycle-a` → `./features/cycle-b` → `./features/cycle-a`');
+  });
+
+  it('a Feature contributes containerEnv and a postCreateCommand (run before the config’s)', () => {
+    const folder = project('env-hook', { image, features: { [`${registry}/features/env-hook:1`]: {} }, postCreateCommand: 'cat /tmp/feature-post-create > /tmp/config-saw' }, []);
+    const r = up(folder);
+    expect(r.code, r.stderr).toBe(0);
+    const out = exec(folder, 'echo "$HELLO_FEATURE"; env-hook-hello; cat /tmp/config-saw');
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout.trim().split('\n')).toEqual(['hello from a feature', 'hello-from-env-hook', 'feature-post-create']);
+    expect(down(folder).code).toBe(0);
+  });
+
+  it('up writes the lockfile; --frozen-lockfile then refuses a change', () => {
+    const folder = project('frozen', { image, features: { [`${registry}/features/base:1`]: {} } });
+    const r = up(folder);
+    expect(r.code, r.stderr).toBe(0);
+    const lockfile = join(folder, '.devcontainer', 'devcontainer-lock.json');
+    expect(JSON.parse(readFileSync(lockfile, 'utf8')).features[`${registry}/features/base:1`].integrity).toMatch(/^sha256:/);
+    expect(down(folder).code).toBe(0);
+    writeFileSync(
+      join(folder, '.devcontainer', 'devcontainer.json'),
+      JSON.stringify({ image, features: { [`${registry}/features/base:1`]: {}, [`${registry}/features/env-hook:1`]: {} } }),
+    );
+    const frozen = up(folder, ['--frozen-lockfile']);
+    expect(frozen.code).toBe(1);
+    const error = JSON.parse(frozen.stdout) as { code: string; message: string };
+    expect(error.code).toBe('LOCKFILE_DRIFT');
+    expect(error.message).toContain(`${registry}/features/env-hook:1`);
+  });
+
+  it('ci passes the exit code through and removes the environment', () => {
+    const folder = project('ci', { image, features: { './features/base': {} } }, ['base']);
+    const failing = s.run(['ci', '--workspace-folder', folder, '--', 'false'], { timeoutMs: 240_000 });
+    expect(failing.code, failing.stderr).toBe(1);
+    const three = s.run(['ci', '--workspace-folder', folder, '--', 'sh', '-c', 'test -f /usr/local/share/devenv-features/installed && exit 3'], { timeoutMs: 240_000 });
+    expect(three.code, three.stderr).toBe(3);
+    const ps = s.run(['ps', '--json']);
+    expect(JSON.parse(ps.stdout)).toEqual([]);
+  });
+});
