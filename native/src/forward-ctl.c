@@ -413,6 +413,18 @@ static json_t *do_list(struct dv_fwd *f) {
   return json_pack("{s:b,s:o,s:{s:b}}", "ok", 1, "forwards", list, "autoForward", "enabled", f->auto_on);
 }
 
+/* Connection states, for tests and debugging. */
+static json_t *do_stats(struct dv_fwd *f) {
+  json_t *conns = json_array();
+  for (struct fwd_conn *c = f->conns; c; c = c->next)
+    json_array_append_new(conns, json_pack("{s:i,s:b,s:[b,b],s:[b,b],s:[i,i],s:[i,i],s:[I,I]}", "containerPort", c->container_port,
+                                           "connecting", c->connecting, "eof", c->eof[0], c->eof[1], "shut", c->shut[0],
+                                           c->shut[1], "inPipe", (int)c->inpipe[0], (int)c->inpipe[1], "events", (int)c->reg[0],
+                                           (int)c->reg[1], "moved", (json_int_t)c->moved[0], (json_int_t)c->moved[1]));
+  return json_pack("{s:b,s:i,s:i,s:b,s:o}", "ok", 1, "maxConnections", (int)f->max_conns, "bulkPipes", (int)f->grown_pipes,
+                   "paused", f->paused, "connections", conns);
+}
+
 static json_t *handle(struct dv_fwd *f, const char *line, size_t len) {
   json_error_t jerr;
   json_t *req = json_loadb(line, len, JSON_REJECT_DUPLICATES, &jerr);
@@ -428,8 +440,10 @@ static json_t *handle(struct dv_fwd *f, const char *line, size_t len) {
     out = do_remove(f, req);
   else if (op && strcmp(op, "list") == 0)
     out = do_list(f);
+  else if (op && strcmp(op, "stats") == 0)
+    out = do_stats(f);
   else
-    out = error_reply(EINVAL, "op must be add, remove or list");
+    out = error_reply(EINVAL, "op must be add, remove, list or stats");
   json_decref(req);
   return out;
 }

@@ -197,7 +197,9 @@ int fwd_ns_init(struct dv_fwd *f, pid_t pid, char *why, size_t why_len) {
   snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
   f->netns = open(path, O_RDONLY | O_CLOEXEC);
   if (f->netns < 0) {
-    snprintf(why, why_len, "open %s: %s", path, strerror(errno));
+    int e = errno;
+    snprintf(why, why_len, "open %s: %s", path, strerror(e));
+    errno = e;
     return -1;
   }
   f->hostns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);

@@ -433,6 +433,16 @@ static int pump(struct dv_fwd *f, struct fwd_conn *c, int d) {
   return 0;
 }
 
+/* After pumping: reset on failure, close once both directions ended, else wait for what is wanted next. */
+static void conn_settle(struct dv_fwd *f, struct fwd_conn *c, bool failed) {
+  if (failed)
+    conn_close(f, c, true);
+  else if (c->shut[0] && c->shut[1])
+    conn_close(f, c, false);
+  else
+    conn_update(f, c);
+}
+
 static void conn_connected(struct dv_fwd *f, struct fwd_conn *c) {
   int soerr = 0;
   socklen_t sl = sizeof(soerr);
@@ -458,11 +468,7 @@ static void conn_connected(struct dv_fwd *f, struct fwd_conn *c) {
   }
   c->connecting = false;
   if (c->rule) c->rule->pref_family = c->family;
-  if (pump(f, c, 0) < 0 || pump(f, c, 1) < 0) {
-    conn_close(f, c, true);
-    return;
-  }
-  conn_update(f, c);
+  conn_settle(f, c, pump(f, c, 0) < 0 || pump(f, c, 1) < 0);
 }
 
 static void conn_event(struct dv_fwd *f, struct fwd_conn *c, int side, uint32_t ev) {
@@ -476,17 +482,9 @@ static void conn_event(struct dv_fwd *f, struct fwd_conn *c, int side, uint32_t 
     return;
   }
   int rc = 0;
-  if (ev & (EPOLLIN | EPOLLHUP)) rc = pump(f, c, side);         /* read this side */
+  if (ev & (EPOLLIN | EPOLLHUP)) rc = pump(f, c, side);                /* read this side */
   if (rc == 0 && (ev & (EPOLLOUT | EPOLLHUP))) rc = pump(f, c, !side); /* write this side */
-  if (rc < 0) {
-    conn_close(f, c, true);
-    return;
-  }
-  if (c->shut[0] && c->shut[1]) {
-    conn_close(f, c, false);
-    return;
-  }
-  conn_update(f, c);
+  conn_settle(f, c, rc < 0);
 }
 
 static void on_accept(struct dv_fwd *f, struct fwd_rule *r, int idx) {
@@ -627,7 +625,9 @@ void dv_fwd_attach(struct dv_fwd *f, pid_t pid, int sync_fd) {
   }
   char why[512];
   if (fwd_ns_init(f, pid, why, sizeof(why)) < 0) {
-    dv_write_warning(sync_fd, "port forwarding is unavailable: %s", why);
+    if (errno == ENOENT || errno == ESRCH) return; /* the container already ended (its init is a zombie) */
+    if (f->rules || (f->ports && f->ports->auto_enabled))
+      dv_write_warning(sync_fd, "port forwarding is unavailable: %s", why);
     for (struct fwd_rule *r = f->rules; r; r = r->next) fwd_log_event(f, "failed", r, NULL, "ENOTCONN", why);
     return; /* listeners stay bound: clients are refused, and the ports stay reserved */
   }

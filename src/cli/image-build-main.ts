@@ -2,7 +2,7 @@ import { DevenvError } from '../errors.js';
 import { buildImage } from '../services/image/build.js';
 import { createBuildProgressPrinter } from '../ui/build-progress.js';
 import { GLOBAL_ARG_SPECS } from './container-flags.js';
-import { parseDockerArgs, type ArgSpec } from './docker-args.js';
+import { parseDockerArgs, type ArgSpec, type ParsedFlags } from './docker-args.js';
 import { contextFromFlags, runDockerStyle } from './docker-style-io.js';
 
 /** `image build` flags, as `docker build` spells them (also the oclif command's, for --help). */
@@ -29,10 +29,29 @@ export function parseBuildArgs(values: readonly string[], env: NodeJS.ProcessEnv
   return out;
 }
 
+/** docker build takes flags before and after CONTEXT: parse the words after each positional again. */
+function parseFlagsAnywhere(argv: readonly string[]): { flags: ParsedFlags; positionals: string[] } {
+  const flags: ParsedFlags = {};
+  const positionals: string[] = [];
+  let rest = [...argv];
+  while (rest.length > 0) {
+    const parsed = parseDockerArgs(rest, IMAGE_BUILD_ARG_SPECS, { command: 'image build', leadingPositionals: 1 });
+    for (const [k, v] of Object.entries(parsed.flags)) {
+      const prev = flags[k];
+      flags[k] = Array.isArray(prev) && Array.isArray(v) ? [...prev, ...v] : v === undefined ? prev : v;
+    }
+    const [first, ...after] = parsed.positionals;
+    if (first === undefined) break;
+    positionals.push(first);
+    rest = after;
+  }
+  return { flags, positionals };
+}
+
 /** `devenv image build [FLAGS] CONTEXT` on the fast path (bin/devenv): no oclif, so a cached rebuild starts quickly. */
 export async function imageBuildMain(argv: readonly string[]): Promise<number> {
   return runDockerStyle(argv, 'devenv image build', async (json) => {
-    const { flags, positionals } = parseDockerArgs(argv, IMAGE_BUILD_ARG_SPECS, { command: 'image build', leadingPositionals: 1 });
+    const { flags, positionals } = parseFlagsAnywhere(argv);
     const [context, ...extra] = positionals;
     if (!context || extra.length > 0) throw new DevenvError('USAGE', 'image build: expected one CONTEXT directory', { hint: 'Usage: devenv image build [-f Dockerfile] [-t NAME]… CONTEXT' });
     const quiet = flags.quiet === true;

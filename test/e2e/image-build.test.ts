@@ -169,4 +169,18 @@ describe.each(['root', 'rootless'] as const)('devenv image build (%s)', (mode) =
     expect(json.references[1]).toBe('docker.io/built/project:1');
     expect(runIn('built/project:1', 'id -u vscode && cat /home/vscode/readme.txt').stdout).toMatch(/^\d+\nproject\n$/);
   });
+
+  it('brings a build.dockerfile project up with `devenv up` as its non-root remoteUser, then reuses the cached image', () => {
+    const project = join(s.dir, 'project');
+    const up = s.run(['up', '--json', '--workspace-folder', project], { timeoutMs: 300_000 });
+    expect(up.code, up.stderr).toBe(0);
+    expect(JSON.parse(up.stdout)).toMatchObject({ outcome: 'success', remoteUser: 'vscode' });
+    const who = s.run(['exec', '--workspace-folder', project, 'sh', '-c', 'id -un; stat -c %U /home/vscode/readme.txt']);
+    expect(who.stdout).toBe('vscode\nroot\n');
+    expect(s.run(['down', '--workspace-folder', project]).code).toBe(0);
+    const again = s.run(['up', '--json', '--workspace-folder', project], { timeoutMs: 300_000 });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain('CACHED');
+    expect(s.run(['down', '--workspace-folder', project]).code).toBe(0);
+  });
 });
