@@ -30,20 +30,30 @@ function iperf(port) {
   return { median: median(runs), runs };
 }
 
-async function waitPort(port, ms = 10_000) {
+/** Until the server behind `port` answers an HTTP request (a forward accepts before its server listens). */
+async function waitHttp(port, ms = 20_000) {
   const deadline = Date.now() + ms;
   for (;;) {
     const ok = await new Promise((resolve) => {
       const s = connect({ host: '127.0.0.1', port });
-      s.once('connect', () => {
-        s.destroy();
-        resolve(true);
-      });
-      s.once('error', () => resolve(false));
+      let got = 0;
+      s.on('connect', () => s.write('GET / HTTP/1.0\r\n\r\n'));
+      s.on('data', (d) => (got += d.length));
+      s.on('error', () => resolve(false));
+      s.on('close', () => resolve(got > 0));
     });
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`nothing answers on 127.0.0.1:${port}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** iperf3 until a 1-second run succeeds (the server starts after the http portserver). */
+function waitIperf(port, ms = 20_000) {
+  const deadline = Date.now() + ms;
+  while (spawnSync('iperf3', ['-c', '127.0.0.1', '-p', String(port), '-t', '1'], { stdio: 'ignore' }).status !== 0) {
+    if (Date.now() > deadline) throw new Error(`no iperf3 server answers on 127.0.0.1:${port}`);
+    spawnSync('sleep', ['0.2']);
   }
 }
 
@@ -77,7 +87,8 @@ function portserver(repo) {
 export async function benchPortForward({ devenv, env, root, note, results, podman = true }) {
   const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
   const server = portserver(repo);
-  const dv = (args) => execFileSync(devenv, [...args.slice(0, 2), '--root', root, ...args.slice(2)], { env, encoding: 'utf8' }).trim();
+  const dvEnv = { ...env, DEVENV_ROOT: root };
+  const dv = (args) => execFileSync(devenv, args, { env: dvEnv, encoding: 'utf8' }).trim();
   const out = {};
   const started = [];
   const children = [];
@@ -86,31 +97,31 @@ export async function benchPortForward({ devenv, env, root, note, results, podma
     const host = spawn('iperf3', ['-s', '-B', '127.0.0.1', '-p', '35301'], { stdio: 'ignore' });
     const hostHttp = spawn(server, ['http', '127.0.0.1', '35311'], { stdio: 'ignore' });
     children.push(host, hostHttp);
-    await waitPort(35301);
-    await waitPort(35311);
+    await waitHttp(35311);
+    waitIperf(35301);
     out.loopback = iperf(35301);
     out.loopbackConns = await connsPerSecond(35311);
 
     // devenv: -p into a container with its own (loopback-only) network namespace
     started.push(['devenv', dv(['container', 'run', '-d', '--network', 'none', '-p', '127.0.0.1:35302:5201', '-p', '127.0.0.1:35312:8080',
       '-v', `${server}:/portserver:ro`, IMAGE, 'sh', '-c', '/portserver http 0.0.0.0 8080 & exec iperf3 -s -p 5201'])]);
-    await waitPort(35302);
-    await waitPort(35312);
+    await waitHttp(35312);
+    waitIperf(35302);
     out.devenv = iperf(35302);
     out.devenvConns = await connsPerSecond(35312);
 
     if (podman) {
       started.push(['podman', execFileSync('podman', ['run', '-d', '--network=slirp4netns', '-p', '127.0.0.1:35303:5201', '-p', '127.0.0.1:35313:8080',
         '-v', `${server}:/portserver:ro`, IMAGE, 'sh', '-c', '/portserver http 0.0.0.0 8080 & exec iperf3 -s -p 5201'], { env, encoding: 'utf8' }).trim()]);
-      await waitPort(35303);
-      await waitPort(35313);
+      await waitHttp(35313);
+      waitIperf(35303);
       out.podmanSlirp = iperf(35303);
       out.podmanSlirpConns = await connsPerSecond(35313);
     }
   } finally {
     for (const c of children) c.kill();
     for (const [kind, id] of started) {
-      if (kind === 'devenv') spawnSync(devenv, ['container', 'rm', '-f', '--root', root, id], { env });
+      if (kind === 'devenv') spawnSync(devenv, ['container', 'rm', '-f', id], { env: dvEnv });
       else spawnSync('podman', ['rm', '-f', '-t', '0', id], { env });
     }
   }

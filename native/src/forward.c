@@ -583,6 +583,7 @@ int dv_fwd_open(const struct dv_spec *s, int bundle_fd, int sync_fd, struct dv_f
                        ps->n_fwds, ps->n_fwds == 1 ? "" : "s");
     return 0;
   }
+  if (ps == NULL) return 0; /* created without ports: nothing to serve, not even ports.sock (idle memory) */
   struct dv_fwd *f = calloc(1, sizeof(*f));
   if (f == NULL) return dv_fail(err, ENOMEM, NULL, NULL, "out of memory");
   f->spec = s;

@@ -19,8 +19,9 @@ int dv_ports_parse(json_t *ports, struct dv_ports_spec **out, struct dv_error *e
 
 /* Before the container exists: bind the configured forwards' host listeners (a taken port with requireLocalPort
  * fails with EADDRINUSE "host port N is in use"; without it the next free port is used and a warning goes to
- * sync_fd). *out stays NULL when the container shares the host's network namespace (a warning says that
- * configured forwards are ignored). Returns 0 or -1 with *err. */
+ * sync_fd). *out stays NULL when the spec has no devenv.ports (nothing to serve: no ports.sock either) or when the
+ * container shares the host's network namespace (a warning says configured forwards are ignored). Returns 0 or -1
+ * with *err. */
 int dv_fwd_open(const struct dv_spec *s, int bundle_fd, int sync_fd, struct dv_fwd **out, struct dv_error *err);
 
 /* After the container started (pid: its init as the host sees it): reach its network namespace, start the

@@ -1,6 +1,6 @@
 /* Private networking (docs/networking.md). The container gets its own network namespace; the monitor starts
  * slirp4netns for it (chosen over pasta by measurement: a few ms to start instead of tens, ~1 MB instead of
- * ~29 MB per container, and an exit fd, so it can never outlive us). The helper runs in the host's namespaces
+ * ~29 MB per container, and an exit fd, so it can never outlive the container). The helper runs in the host's namespaces
  * (rootless: it joins the container's user namespace for the tap set-up), configures eth0 (10.0.2.100/24,
  * gateway 10.0.2.2 = the host's loopback, DNS forwarder 10.0.2.3, MTU 65520) and tells us on its ready fd.
  * The container side adds the static IPv6 address (SLAAC would take seconds). */
@@ -75,22 +75,17 @@ int dv_net_parse(json_t *obj, struct dv_net_spec *out, struct dv_error *err) {
 
 /* ---- the egress helper (monitor) ------------------------------------------------ */
 
-/* Write end of the helper's exit fd: never closed by us, so it closes exactly when the monitor process ends
- * (exit, crash or SIGKILL), and slirp4netns exits on that. CLOEXEC keeps it out of anything we exec. */
-static int helper_exit_w = -1;
 static pid_t helper_pid = -1, helper_owner = -1;
 static int helper_pidfd = -1;
 
-/* At the monitor's exit (it exits when the container has ended): end the helper now and reap it, so that when
- * `devenv container run` returns, no helper is left even for an instant. A pidfd, because the monitor's own
- * SIGCHLD loop may already have reaped it (then its pid could belong to someone else). */
+/* At the monitor's exit (it exits when the container has ended): the helper has normally seen its exit fd (the
+ * container's init) and is on its way out already; make sure with SIGKILL. Not waited for: closing its tap device
+ * takes the kernel ~20 ms (an RCU grace period), which `container run --rm … true` would otherwise pay; a killed
+ * process runs no more code, and the reaper collects it. A pidfd, because the monitor's own SIGCHLD loop may already
+ * have reaped it (then its pid could belong to someone else). */
 static void stop_helper(void) {
   if (getpid() != helper_owner || helper_pidfd < 0) return; /* a forked child of the monitor, or no helper */
-  if (syscall(SYS_pidfd_send_signal, helper_pidfd, SIGKILL, NULL, 0) == 0) {
-    struct pollfd p = {.fd = helper_pidfd, .events = POLLIN};
-    while (poll(&p, 1, 2000) < 0 && errno == EINTR) {
-    }
-  }
+  syscall(SYS_pidfd_send_signal, helper_pidfd, SIGKILL, NULL, 0);
   while (waitpid(helper_pid, NULL, WNOHANG) < 0 && errno == EINTR) {
   }
   close(helper_pidfd);
@@ -123,7 +118,7 @@ static void log_tail(const char *path, char *out, size_t len) {
 }
 
 static void __attribute__((noreturn)) helper_child(const struct dv_spec *s, pid_t pid, pid_t monitor, int logfd,
-                                                    int ready_w, int exit_r, int errpipe_w) {
+                                                    int ready_w, int init_pidfd, int errpipe_w) {
   sigset_t none;
   sigemptyset(&none);
   struct sigaction dfl;
@@ -133,12 +128,12 @@ static void __attribute__((noreturn)) helper_child(const struct dv_spec *s, pid_
   sigprocmask(SIG_SETMASK, &none, NULL);
   /* Out of the monitor's process group and session: a ^C on the user's terminal is the container's business. */
   setsid();
-  /* Belt and braces: the exit fd already ends it with the monitor. */
+  /* If the monitor dies, so does the helper (the container's init dies of the same signal, see container.c). */
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != monitor) _exit(1);
 
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-  int src[5] = {null, logfd, logfd, ready_w, exit_r};
+  int src[5] = {null, logfd, logfd, ready_w, init_pidfd};
   int high[5];
   for (int i = 0; i < 5; i++) high[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 100);
   int errfd = fcntl(errpipe_w, F_DUPFD_CLOEXEC, 110);
@@ -160,6 +155,8 @@ static void __attribute__((noreturn)) helper_child(const struct dv_spec *s, pid_
   argv[n++] = "--enable-sandbox";
   argv[n++] = "--enable-seccomp";
   argv[n++] = "--ready-fd=3";
+  /* The exit fd is a pidfd of the container's init: it reports POLLHUP once the init is gone and reaped, so the
+   * helper ends with the container itself, even when the monitor was killed. */
   argv[n++] = "--exit-fd=4";
   argv[n++] = target; /* our unreaped child: its pid cannot be reused while we wait */
   argv[n++] = DV_NET_IFNAME;
@@ -179,15 +176,22 @@ int dv_net_start(const struct dv_spec *s, pid_t pid, struct dv_error *err) {
   snprintf(log_path, sizeof(log_path), "%s/network.log", s->bundle);
   int logfd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (logfd < 0) return dv_fail(err, errno, "open", log_path, "open the network helper's log");
-  int ready[2] = {-1, -1}, ex[2] = {-1, -1}, ep[2] = {-1, -1};
-  if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(ex, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
+  int init_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+  if (init_pidfd < 0) {
+    int e = errno;
+    close(logfd);
+    return dv_fail(err, e, "pidfd_open", NULL, "watch the container's init for its network helper");
+  }
+  fcntl(init_pidfd, F_SETFD, FD_CLOEXEC);
+  int ready[2] = {-1, -1}, ep[2] = {-1, -1};
+  if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(ep, O_CLOEXEC) < 0) {
     int e = errno;
     for (int i = 0; i < 2; i++) {
       if (ready[i] >= 0) close(ready[i]);
-      if (ex[i] >= 0) close(ex[i]);
       if (ep[i] >= 0) close(ep[i]);
     }
     close(logfd);
+    close(init_pidfd);
     return dv_fail(err, e, "pipe2", NULL, "create the network helper's pipes");
   }
   pid_t monitor = getpid();
@@ -195,16 +199,16 @@ int dv_net_start(const struct dv_spec *s, pid_t pid, struct dv_error *err) {
   if (h < 0) {
     int e = errno;
     close(logfd);
-    for (int i = 0; i < 2; i++) close(ready[i]), close(ex[i]), close(ep[i]);
+    close(init_pidfd);
+    for (int i = 0; i < 2; i++) close(ready[i]), close(ep[i]);
     return dv_fail(err, e, "fork", NULL, "start the network helper");
   }
-  if (h == 0) helper_child(s, pid, monitor, logfd, ready[1], ex[0], ep[1]);
+  if (h == 0) helper_child(s, pid, monitor, logfd, ready[1], init_pidfd, ep[1]);
   close(logfd);
+  close(init_pidfd);
   close(ready[1]);
-  close(ex[0]);
   close(ep[1]);
-  if (helper_exit_w >= 0) close(helper_exit_w); /* a previous helper of this process (never, but never leak one) */
-  helper_exit_w = ex[1];
+  if (helper_pidfd >= 0) close(helper_pidfd); /* a previous helper of this process (never happens) */
   helper_pid = h;
   helper_pidfd = (int)syscall(SYS_pidfd_open, h, 0);
   if (helper_pidfd >= 0) fcntl(helper_pidfd, F_SETFD, FD_CLOEXEC);
@@ -238,8 +242,6 @@ int dv_net_start(const struct dv_spec *s, pid_t pid, struct dv_error *err) {
   int exec_errno = 0;
   if (read(ep[0], &exec_errno, sizeof(exec_errno)) != (ssize_t)sizeof(exec_errno)) exec_errno = 0;
   close(ep[0]);
-  close(helper_exit_w);
-  helper_exit_w = -1;
   if (helper_pidfd >= 0) close(helper_pidfd);
   helper_pidfd = -1;
   if (exec_errno != 0)

@@ -30,9 +30,10 @@ int dv_net_parse(json_t *obj, struct dv_net_spec *out, struct dv_error *err);
 
 /* Monitor, after the container's first process (pid) exists in its namespaces and has its id maps, before it
  * may continue: start the egress helper for its network namespace and wait until the interface is configured.
- * Nothing to do (0) unless the mode is private. The helper ends with the monitor (it holds the helper's exit fd,
- * so even a SIGKILL of the monitor ends it; the monitor ends when the container does) and never lives in the
- * container's process, mount or pid namespaces. Returns 0, or -1 with *err (syscall "slirp4netns"). */
+ * Nothing to do (0) unless the mode is private. The helper ends with the container: its exit fd is a pidfd of the
+ * container's init (POLLHUP once it is reaped), it has PR_SET_PDEATHSIG for a killed monitor, and the monitor sends
+ * it SIGKILL at exit (atexit) in case it is still there. It never lives in the container's process, mount or pid
+ * namespaces. Returns 0, or -1 with *err (syscall "slirp4netns"). */
 int dv_net_start(const struct dv_spec *s, pid_t pid, struct dv_error *err);
 
 /* Container side, in the new network namespace as root of the container's user namespace (before mounts):
