@@ -6,6 +6,8 @@
  * and ports the user removed are skipped. */
 #include "forward-int.h"
 
+#pragma GCC optimize("Os") /* every byte of the runtime costs every container: see forward.h */
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/inet_diag.h>

@@ -3,6 +3,8 @@
  * (rewritten atomically on every change) and the event log <bundle>/ports.log (one JSON line per event). */
 #include "forward-int.h"
 
+#pragma GCC optimize("Os") /* every byte of the runtime costs every container: see forward.h */
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

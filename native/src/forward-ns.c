@@ -10,6 +10,8 @@
  *   not dumpable, so nothing in the container can reach it. */
 #include "forward-int.h"
 
+#pragma GCC optimize("Os") /* every byte of the runtime costs every container: see forward.h */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>

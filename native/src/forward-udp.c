@@ -3,6 +3,8 @@
  * per forward (datagrams from more are dropped, as UDP allows). */
 #include "forward-int.h"
 
+#pragma GCC optimize("Os") /* every byte of the runtime costs every container: see forward.h */
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>

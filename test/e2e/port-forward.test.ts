@@ -146,7 +146,9 @@ describe.each(['root', 'rootless'] as const)('port forwarding (%s)', (mode) => {
   });
 
   it('adds and removes forwards while the container runs (ports.sock)', async () => {
-    const id = start([], ['/portserver', 'http', '::1', '8080']); // IPv6-only server: reached through ::1
+    // a container created with a forward (here one to a port nothing listens on) serves ports.sock; the server
+    // listens on ::1 only: the forward reaches it through ::1 after 127.0.0.1 is refused
+    const id = start(['-p', '0:8081'], ['/portserver', 'http', '::1', '8080']);
     const record = findRecord(s.root, id);
     const [added] = await addPort(ctx(), record, '0:8080');
     const hp = added?.forward.hostPort as number;
@@ -235,6 +237,14 @@ describe.each(['root', 'rootless'] as const)('port forwarding (%s)', (mode) => {
     const replies = await Promise.all(sockets.map((sock) => request(sock)));
     expect(replies.filter((x) => x.includes('200 OK'))).toHaveLength(60);
     expect(readPortEvents(bundle(id)).events.some((e) => e.event === 'failed' && e.code === 'EMFILE')).toBe(true);
+    remove(id);
+  });
+
+  it('a container created without ports has no forwarder (no ports.sock, nothing to add to)', async () => {
+    const id = start([], ['sleep', '300']);
+    expect(existsSync(join(bundle(id), 'ports.sock'))).toBe(false);
+    expect(JSON.parse(s.run(['container', 'port', '--json', id]).stdout)).toMatchObject({ running: true, forwards: [] });
+    await expect(addPort(ctx(), findRecord(s.root, id), '8080')).rejects.toMatchObject({ code: 'PORT_FORWARD', message: expect.stringMatching(/created without port forwarding/) });
     remove(id);
   });
 

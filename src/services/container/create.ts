@@ -156,7 +156,7 @@ async function createWithSource(ctx: ServiceContext, options: CreateContainerOpt
   const mounts = [...options.volumes.map(parseVolumeFlag), ...options.mounts.map(parseMountFlag), ...(options.extraMounts ?? [])];
   const security = parseSecurityOpts(options.securityOpt ?? []);
   const rlimits = options.ulimits.map(parseUlimitFlag);
-  const network = parseNetworkMode(options.network ?? 'private');
+  const network = parseNetworkMode(options.network ?? 'host'); // private is opt-in until its egress set-up is finished (docs/networking.md)
   const extraHosts = (options.addHosts ?? []).map(parseAddHost);
   const slirp4netns = network === 'private' ? findTool('slirp4netns') : '';
   if (network === 'private' && slirp4netns === '') {

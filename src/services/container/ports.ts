@@ -62,6 +62,11 @@ function notAvailable(record: ContainerRecord): DevenvError {
       hint: 'Its servers are reachable on the host as they are.',
     });
   }
+  if (!record.spec.ports) {
+    return new DevenvError('PORT_FORWARD', `container \`${record.name}\` was created without port forwarding`, {
+      hint: 'Publish ports when creating it (`-p PORT`, `--auto-forward`, or forwardPorts in devcontainer.json).',
+    });
+  }
   return new DevenvError('PORT_FORWARD', `port forwarding is not available for container \`${record.name}\``, {
     kind: 'external',
     hint: `Its monitor predates port forwarding: stop and start it (\`devenv container stop ${record.name} && devenv container start ${record.name}\`).`,
