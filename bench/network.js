@@ -138,7 +138,9 @@ try {
       out(`host loopback                               ${median(loopback).toFixed(2)}  [${loopback.map((x) => x.toFixed(2)).join(', ')}]`);
       out(`ratio ${(median(container) / median(loopback)).toFixed(3)} of loopback`);
     } finally {
-      spawnSync(process.execPath, [devenv, 'container', 'rm', '-f', '--root', root, id], { env });
+      // DEVENV_ROOT, not --root: `container rm` reads its references from the raw argv
+      const rm = spawnSync(process.execPath, [devenv, 'container', 'rm', '-f', id], { env: { ...env, DEVENV_ROOT: root }, encoding: 'utf8' });
+      if (rm.status !== 0) console.error(`removing the egress container ${id} failed: ${rm.stderr}`);
     }
   }
 

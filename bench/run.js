@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { measureIdleMemory } from './idle-memory.js';
 import { benchUp } from './up.js';
 import { benchBuild } from './build.js';
+import { benchPortForward } from './port-forward.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..');
@@ -139,6 +140,9 @@ try {
   }
   if (!only.length || only.includes('build')) {
     benchBuild({ devenv, env, runs: RUNS, hyperfine, report, note: (l) => lines.push(l) });
+  }
+  if (!only.length || only.includes('ports')) {
+    await benchPortForward({ devenv, env, root, note: (l) => lines.push(l), results });
   }
   if (!only.length || only.includes('idle')) {
     const n = Number(process.env.BENCH_IDLE ?? 20);

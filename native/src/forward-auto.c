@@ -22,6 +22,7 @@
 #define SKIP_FAILED 0x10000u
 #define SKIP_REMOVED 0x20000u
 #define MAX_LISTENERS 4096
+#define MAX_AUTO_FORWARDS 256
 
 struct heard {
   uint16_t port;
@@ -165,6 +166,14 @@ static void forward_new(struct dv_fwd *f, const struct heard *h) {
     return;
   }
   if (!wanted(f, h->port) || fwd_auto_skipped(f, h->port)) return;
+  unsigned autos = 0;
+  for (struct fwd_rule *r = f->rules; r; r = r->next) autos += r->req.source == SRC_AUTO;
+  if (autos >= MAX_AUTO_FORWARDS) { /* a container listening on thousands of ports does not get thousands of host ports */
+    struct dv_port_fwd req = {.container_port = h->port, .proto = IPPROTO_TCP, .source = SRC_AUTO};
+    fwd_log_event(f, "failed", NULL, &req, "EMFILE", "too many automatic forwards (256): not forwarded");
+    add_skip(f, h->port | SKIP_FAILED);
+    return;
+  }
   struct dv_port_fwd req;
   memset(&req, 0, sizeof(req));
   req.container_port = h->port;

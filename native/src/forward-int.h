@@ -17,7 +17,7 @@
 #define FWD_MAX_LISTENERS 2
 #define FWD_CTL_CLIENTS 8
 #define FWD_CTL_BUF 8192
-#define FWD_TICK_MS 250
+#define FWD_TICK_MS 400 /* automatic forwarding scans: a new listener is forwarded within 0.4 s */
 #define FWD_UDP_IDLE_MS 60000
 #define FWD_UDP_MAX_CLIENTS 256
 #define FWD_BULK_AFTER (1u << 20) /* a direction that moved this much gets a bigger pipe: */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -37,6 +38,13 @@ static void exec_tiny_init(pid_t child, int sock) {
       return;
     }
     off += (size_t)n;
+  }
+  /* Execute-only: the kernel makes a process that execs a file it cannot read non-dumpable from the exec on
+   * (we hold only CAP_KILL by now), so there is no window before tiny-init's own PR_SET_DUMPABLE in which the
+   * container could ptrace its init. */
+  if (fchmod(fd, 0111) < 0) {
+    close(fd);
+    return;
   }
   if (fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
     close(fd);

@@ -42,7 +42,7 @@ struct run {
   struct termios saved;
   /* pipes (monitor ends) */
   int out_r, err_r, in_w;
-  struct dv_fwd *fwd; /* port forwarding (forward.c), NULL without a network namespace of its own */
+  struct dv_fwd *fwd; /* port forwarding (forward.c); NULL without devenv.ports or a network namespace of its own */
 };
 
 /* ---- small helpers -------------------------------------------------------- */
