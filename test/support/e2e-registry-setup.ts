@@ -27,7 +27,8 @@ declare module 'vitest' {
   }
 }
 
-const PORT = 5056;
+// DEVENV_E2E_REGISTRY_PORT lets two e2e runs on one machine keep to their own registries.
+const PORT = Number(process.env.DEVENV_E2E_REGISTRY_PORT ?? 5056);
 const REGISTRY = `127.0.0.1:${PORT}`;
 const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 
