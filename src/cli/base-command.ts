@@ -26,11 +26,13 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
   protected args!: BaseArgs<T>;
   protected logger!: Logger;
   protected storeRoot!: string;
+  /** The positional arguments, without flags or flag values (what `this.argv` filtering cannot tell apart). */
+  protected operands!: string[];
 
   public override async init(): Promise<void> {
     await super.init();
     try {
-      const { args, flags } = await this.parse({
+      const { args, flags, argv } = await this.parse({
         flags: this.ctor.flags,
         baseFlags: (super.ctor as typeof BaseCommand).baseFlags,
         args: this.ctor.args,
@@ -38,6 +40,7 @@ export abstract class BaseCommand<T extends typeof Command> extends Command {
       });
       this.flags = flags as BaseFlags<T>;
       this.args = args as BaseArgs<T>;
+      this.operands = argv.map(String);
     } catch (error) {
       throw new DevenvError('USAGE', (error as Error).message, {
         hint: `Run \`devenv ${this.id?.replaceAll(':', ' ') ?? ''} --help\` for usage.`,

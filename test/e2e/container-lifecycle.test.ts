@@ -120,7 +120,12 @@ describe.each(['root', 'rootless'] as const)('container lifecycle (%s)', (mode) 
     const refused = s.run(['container', 'rm', id]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/is running/);
-    expect(s.run(['container', 'rm', '-f', id]).code).toBe(0);
+    // flag values are not container references: `--root DIR` and `-t 1` between the references
+    const stopped = s.run(['container', 'stop', '-t', '1', '--root', s.root, id]);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    const removed = s.run(['container', 'rm', '-f', '--root', s.root, id]);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(removed.stdout).toBe(`${id}\n`);
   });
 
   it('supports --read-only and keeps stdin with -i', () => {

@@ -11,7 +11,7 @@ export default class ContainerInspect extends BaseCommand<typeof ContainerInspec
 
   async run(): Promise<void> {
     const ctx = { root: this.storeRoot, logger: this.logger };
-    const out = this.argv.filter((a) => !a.startsWith('-')).map((ref) => inspectContainer(ctx, findRecord(ctx.root, ref)));
+    const out = this.operands.map((ref) => inspectContainer(ctx, findRecord(ctx.root, ref)));
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   }
 }

@@ -15,7 +15,7 @@ export default class ContainerKill extends BaseCommand<typeof ContainerKill> {
   async run(): Promise<void> {
     const ctx = { root: this.storeRoot, logger: this.logger };
     const signal = parseSignal(this.flags.signal);
-    for (const ref of this.argv.filter((a, i, all) => !a.startsWith('-') && !['-s', '--signal'].includes(all[i - 1] ?? ''))) {
+    for (const ref of this.operands) {
       const record = findRecord(ctx.root, ref);
       if (!(await killContainer(ctx, record, signal))) {
         throw new DevenvError('CONTAINER_STATE', `container \`${record.name}\` is not running`);

@@ -14,7 +14,7 @@ export default class ContainerRm extends BaseCommand<typeof ContainerRm> {
   async run(): Promise<void> {
     const ctx = { root: this.storeRoot, logger: this.logger };
     const removed = [];
-    for (const ref of this.argv.filter((a) => !a.startsWith('-'))) {
+    for (const ref of this.operands) {
       const record = findRecord(ctx.root, ref);
       await removeContainer(ctx, record, { force: this.flags.force });
       removed.push(record.id);

@@ -12,7 +12,7 @@ export default class ContainerStart extends BaseCommand<typeof ContainerStart> {
 
   async run(): Promise<void> {
     const ctx = { root: this.storeRoot, logger: this.logger };
-    const refs = this.argv.filter((a) => !a.startsWith('-'));
+    const refs = this.operands;
     const results = [];
     for (const ref of refs) {
       const record = findRecord(ctx.root, ref);

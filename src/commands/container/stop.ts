@@ -18,7 +18,7 @@ export default class ContainerStop extends BaseCommand<typeof ContainerStop> {
     const ctx = { root: this.storeRoot, logger: this.logger };
     const signal = parseSignal(this.flags.signal);
     const out = [];
-    for (const ref of this.argv.filter((a, i, all) => !a.startsWith('-') && !['-t', '--time', '-s', '--signal'].includes(all[i - 1] ?? ''))) {
+    for (const ref of this.operands) {
       const record = findRecord(ctx.root, ref);
       const r = await stopContainer(ctx, record, { timeoutSeconds: this.flags.time, signal });
       out.push({ id: record.id, name: record.name, wasRunning: r.wasRunning, killed: r.killed, exitCode: r.state.exit?.exitCode });

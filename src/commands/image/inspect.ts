@@ -10,7 +10,7 @@ export default class ImageInspect extends BaseCommand<typeof ImageInspect> {
 
   async run(): Promise<void> {
     const ctx = { root: this.storeRoot, logger: this.logger };
-    const out = this.argv.filter((a) => !a.startsWith('-')).map((ref) => inspectImage(ctx, ref));
+    const out = this.operands.map((ref) => inspectImage(ctx, ref));
     process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
   }
 }

@@ -13,7 +13,7 @@ export default class ImageRm extends BaseCommand<typeof ImageRm> {
   };
 
   async run(): Promise<void> {
-    const refs = this.argv.filter((a) => !a.startsWith('-'));
+    const refs = this.operands;
     const result = await removeImages({ root: this.storeRoot, logger: this.logger }, refs, { force: this.flags.force });
     this.output(result, [...result.untagged.map((r) => `Untagged: ${r}`), ...result.deleted.map((d) => `Deleted: ${d}`)].join('\n'));
   }
