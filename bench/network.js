@@ -81,12 +81,15 @@ function freePort() {
   });
 }
 
-/** iperf3 client argv (prefix: how to enter the namespace) against a one-shot server on the host's 127.0.0.1. */
-async function iperf(prefix, target) {
+/**
+ * iperf3 client argv (prefix: how to enter the namespace) against a one-shot server on the host's 127.0.0.1;
+ * reverse: the server sends (a download into the container) instead of the client.
+ */
+async function iperf(prefix, target, reverse = false) {
   const port = await freePort();
   const server = spawn('iperf3', ['-s', '-1', '-B', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   await sleep(300);
-  const r = spawnSync(prefix[0] ?? 'iperf3', [...prefix.slice(1), ...(prefix.length ? ['iperf3'] : []), '-c', target, '-p', String(port), '-t', SECONDS, '-J'], {
+  const r = spawnSync(prefix[0] ?? 'iperf3', [...prefix.slice(1), ...(prefix.length ? ['iperf3'] : []), '-c', target, '-p', String(port), '-t', SECONDS, '-J', ...(reverse ? ['-R'] : [])], {
     encoding: 'utf8',
   });
   await new Promise((res) => (server.exitCode !== null ? res() : server.once('exit', res)));
@@ -123,24 +126,55 @@ try {
   }
 
   if (want('egress')) {
-    const id = execFileSync(process.execPath, [devenv, 'container', 'run', '--root', root, '-d', '--rootfs', rootfs, 'sleep', '3600'], { env, encoding: 'utf8' }).trim();
-    try {
-      const { pid } = JSON.parse(readFileSync(join(root, 'containers', id, 'state.json'), 'utf8'));
-      const container = [];
-      const loopback = [];
-      for (let i = 0; i < REPS; i += 1) {
-        // the host's iperf3 in the container's network namespace: the path through slirp4netns is the container's
-        container.push(await iperf(['nsenter', '-t', String(pid), '-n'], '10.0.2.2'));
-        loopback.push(await iperf([], '127.0.0.1'));
+    // root, and rootless as BENCH_USER (default devenvci, the e2e tests' user) when that user exists
+    const user = process.env.BENCH_USER ?? 'devenvci';
+    const modes = [{ label: 'root', as: [], store: root, rootfs }];
+    if (spawnSync('id', ['-u', user]).status === 0) {
+      const store = join(work, 'store-rootless');
+      mkdirSync(store);
+      const rootlessRootfs = busyboxRootfs(join(work, 'rootfs-rootless'));
+      spawnSync('chown', ['-R', user, store, rootlessRootfs]);
+      chmodSync(work, 0o755);
+      modes.push({ label: `rootless (${user})`, as: ['runuser', '-u', user, '--', 'env', `DEVENV_ROOT=${store}`], store, rootfs: rootlessRootfs });
+    }
+    const figures = [];
+    const loopback = { up: [], down: [] };
+    for (const m of modes) {
+      const devenvArgv = (args) => [...m.as, process.execPath, devenv, ...args];
+      const argv = devenvArgv(['container', 'run', '--root', m.store, '-d', '--network', 'private', '--rootfs', m.rootfs, 'sleep', '3600']);
+      const id = execFileSync(argv[0], argv.slice(1), { env, encoding: 'utf8' }).trim();
+      try {
+        const { pid } = JSON.parse(readFileSync(join(m.store, 'containers', id, 'state.json'), 'utf8'));
+        const up = [];
+        const down = [];
+        for (let i = 0; i < REPS; i += 1) {
+          // the host's iperf3 in the container's network namespace: the path through slirp4netns is the container's
+          const ns = ['nsenter', '-t', String(pid), '-n'];
+          up.push(await iperf(ns, '10.0.2.2'));
+          down.push(await iperf(ns, '10.0.2.2', true));
+          if (figures.length === 0) {
+            loopback.up.push(await iperf([], '127.0.0.1'));
+            loopback.down.push(await iperf([], '127.0.0.1', true));
+          }
+        }
+        figures.push({ label: m.label, up, down });
+      } finally {
+        // DEVENV_ROOT, not --root: `container rm` reads its references from the raw argv
+        const rmArgv = [...m.as, 'env', `DEVENV_ROOT=${m.store}`, process.execPath, devenv, 'container', 'rm', '-f', id];
+        const rm = spawnSync(rmArgv[0], rmArgv.slice(1), { env, encoding: 'utf8' });
+        if (rm.status !== 0) console.error(`removing the egress container ${id} failed: ${rm.stderr}`);
       }
-      out(`\n## egress, iperf3 ${SECONDS} s × ${REPS} (median Gbit/s)`);
-      out(`devenv private -> host.containers.internal  ${median(container).toFixed(2)}  [${container.map((x) => x.toFixed(2)).join(', ')}]`);
-      out(`host loopback                               ${median(loopback).toFixed(2)}  [${loopback.map((x) => x.toFixed(2)).join(', ')}]`);
-      out(`ratio ${(median(container) / median(loopback)).toFixed(3)} of loopback`);
-    } finally {
-      // DEVENV_ROOT, not --root: `container rm` reads its references from the raw argv
-      const rm = spawnSync(process.execPath, [devenv, 'container', 'rm', '-f', id], { env: { ...env, DEVENV_ROOT: root }, encoding: 'utf8' });
-      if (rm.status !== 0) console.error(`removing the egress container ${id} failed: ${rm.stderr}`);
+    }
+    const row = (label, xs) => `${label.padEnd(44)} ${median(xs).toFixed(2).padStart(6)}  [${xs.map((x) => x.toFixed(2)).join(', ')}]`;
+    out(`\n## egress, iperf3 ${SECONDS} s × ${REPS} (median Gbit/s): container -> host.containers.internal (10.0.2.2 = host loopback)`);
+    for (const f of figures) {
+      out(row(`devenv private, ${f.label}, container sends`, f.up));
+      out(row(`devenv private, ${f.label}, container receives`, f.down));
+    }
+    out(row('host loopback, sends', loopback.up));
+    out(row('host loopback, receives (-R)', loopback.down));
+    for (const f of figures) {
+      out(`${f.label}: ${(median(f.up) / median(loopback.up)).toFixed(3)} of loopback sending, ${(median(f.down) / median(loopback.down)).toFixed(3)} receiving`);
     }
   }
 

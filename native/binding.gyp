@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "devenv_native",
-      "sources": ["src/addon.cc", "src/lock.c", "src/pidfd.c", "src/spawn.c", "src/container-connect.c"],
+      "sources": ["src/addon.cc", "src/lock.c", "src/pidfd.c", "src/spawn.c", "src/container-connect.c", "src/xattr.c"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

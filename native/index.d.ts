@@ -45,6 +45,10 @@ export interface DevenvNative {
   openHostPty(rows: number, cols: number): { master: number; slave: number };
   /** TIOCSWINSZ on `fd` (a pty master or slave). */
   setWinsize(fd: number, rows: number, cols: number): void;
+  /** lgetxattr(2): the value of attribute `name` of `path` (a symlink itself is read), or null when it has none. */
+  getXattr(path: string, name: string): Buffer | null;
+  /** llistxattr(2): the attribute names of `path` (a symlink itself is read); empty when the file system keeps none. */
+  listXattrs(path: string): string[];
 }
 
 export declare function flock(fd: number, exclusive: boolean, nonBlocking: boolean): boolean;
@@ -55,3 +59,5 @@ export declare function waitExit(pid: number): number;
 export declare function connectInContainer(pid: number, family: 'tcp4' | 'tcp6' | 'unix', address: string, port: number, timeoutMs: number): Promise<number>;
 export declare function openHostPty(rows: number, cols: number): { master: number; slave: number };
 export declare function setWinsize(fd: number, rows: number, cols: number): void;
+export declare function getXattr(path: string, name: string): Buffer | null;
+export declare function listXattrs(path: string): string[];

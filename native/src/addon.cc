@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -11,6 +12,7 @@
 #include "lock.h"
 #include "pidfd.h"
 #include "spawn.h"
+#include "xattr.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -214,6 +216,44 @@ Napi::Value SetWinsize(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
+// getXattr(path, name): the value of extended attribute `name` of `path` (a symlink itself, not followed) as a
+// Buffer, or null when the file has none of that name (or its file system keeps none).
+Napi::Value GetXattr(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsString() || !info[1].IsString()) {
+    throw Napi::TypeError::New(env, "getXattr(path, name): both arguments must be strings");
+  }
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  std::string name = info[1].As<Napi::String>().Utf8Value();
+  char *value = nullptr;
+  size_t len = 0;
+  int rc = dv_get_xattr(path.c_str(), name.c_str(), &value, &len);
+  if (rc < 0) throw ErrnoError(env, errno, "lgetxattr", path.c_str());
+  if (rc == 0) return env.Null();
+  Napi::Buffer<char> out = Napi::Buffer<char>::Copy(env, value, len);
+  free(value);
+  return out;
+}
+
+// listXattrs(path): the names of `path`'s extended attributes (a symlink itself, not followed).
+Napi::Value ListXattrs(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "listXattrs(path): path must be a string");
+  std::string path = info[0].As<Napi::String>().Utf8Value();
+  char *names = nullptr;
+  size_t len = 0;
+  if (dv_list_xattrs(path.c_str(), &names, &len) < 0) throw ErrnoError(env, errno, "llistxattr", path.c_str());
+  Napi::Array out = Napi::Array::New(env);
+  uint32_t n = 0;
+  for (size_t i = 0; i < len;) {
+    size_t l = strnlen(names + i, len - i);
+    if (l > 0) out.Set(n++, Napi::String::New(env, names + i, l));
+    i += l + 1;
+  }
+  free(names);
+  return out;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("connectInContainer", Napi::Function::New(env, ConnectInContainer, "connectInContainer"));
   exports.Set("openHostPty", Napi::Function::New(env, OpenHostPty, "openHostPty"));
@@ -223,6 +263,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
   exports.Set("pidfdOpen", Napi::Function::New(env, PidfdOpen, "pidfdOpen"));
   exports.Set("pidfdSendSignal", Napi::Function::New(env, PidfdSendSignal, "pidfdSendSignal"));
+  exports.Set("getXattr", Napi::Function::New(env, GetXattr, "getXattr"));
+  exports.Set("listXattrs", Napi::Function::New(env, ListXattrs, "listXattrs"));
   return exports;
 }
 

@@ -107,6 +107,17 @@ static int usage(int sync_fd, const char *what) {
   return 125;
 }
 
+/* The monitor outlives its caller: an fd it inherited by accident (a pipe of the caller's shell, `$(devenv
+ * container run -d …)`) would keep that open for the container's life. Only stdio and the sync fd stay. */
+static void close_inherited_fds(int keep) {
+  if (keep < 3) {
+    syscall(SYS_close_range, 3U, ~0U, 0);
+    return;
+  }
+  if (keep > 3) syscall(SYS_close_range, 3U, (unsigned)keep - 1, 0);
+  syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0);
+}
+
 /* ---- fuse-overlayfs -------------------------------------------------------- */
 
 int dv_fuse_mount(const struct dv_spec *s, int userns_fd, int fuse_fd, struct dv_error *err) {
@@ -468,6 +479,7 @@ int dv_cmd_run(int argc, char **argv) {
     }
   }
   if (bundle == NULL) return usage(r->sync_fd, "--bundle is required");
+  close_inherited_fds(r->sync_fd);
 
   /* Signals we forward or wait for are taken through a signalfd; the container inherits the mask and its
    * command resets it. */
@@ -600,6 +612,9 @@ int dv_cmd_run(int argc, char **argv) {
 
   if (s->ns[DV_NS_USER] && dv_idmap_apply(pid, s, &err) < 0) goto fail;
   if (dv_cgroup_join(s, pid, &err) < 0) goto fail;
+  /* Private network: eth0 is configured before the container may continue, so its command never starts without
+   * network (and its setup adds the IPv6 address to an interface that exists). */
+  if (dv_net_start(s, pid, &err) < 0) goto fail;
   if (dv_msg_send(r->sock, DV_MSG_GO, 0, NULL) < 0) {
     dv_fail(&err, errno, "send", NULL, "start the container's setup");
     goto fail;

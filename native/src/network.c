@@ -132,14 +132,16 @@ static void __attribute__((noreturn)) helper_child(const struct dv_spec *s, pid_
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != monitor) _exit(1);
 
+  /* fds 0-2 /dev/null and the log, 3 the ready fd, 4 the exit fd, 5 the exec error pipe (close-on-exec). The
+   * sources are first copied above 5, so no dup2 below overwrites one still to be placed; the lowest free fds
+   * above 5 are used, which works under any RLIMIT_NOFILE the monitor could have been started with (>= 12). */
   int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-  int src[5] = {null, logfd, logfd, ready_w, init_pidfd};
-  int high[5];
-  for (int i = 0; i < 5; i++) high[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 100);
-  int errfd = fcntl(errpipe_w, F_DUPFD_CLOEXEC, 110);
-  for (int i = 0; i < 5; i++)
+  int src[6] = {null, logfd, logfd, ready_w, init_pidfd, errpipe_w};
+  int high[6];
+  for (int i = 0; i < 6; i++) high[i] = fcntl(src[i], F_DUPFD_CLOEXEC, 6);
+  for (int i = 0; i < 6; i++)
     if (high[i] < 0 || dup2(high[i], i) < 0) _exit(126);
-  if (errfd < 0 || dup2(errfd, 5) < 0 || fcntl(5, F_SETFD, FD_CLOEXEC) < 0) _exit(126);
+  if (fcntl(5, F_SETFD, FD_CLOEXEC) < 0) _exit(126);
   syscall(SYS_close_range, 6U, ~0U, 0);
 
   char mtu[32], target[32];

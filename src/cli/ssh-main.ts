@@ -3,6 +3,7 @@ import { join } from 'node:path';
 
 import { DevenvError } from '../errors.js';
 import { packageRoot } from '../host/native-addon.js';
+import { hostAgentSocket } from '../services/agent/agent-env.js';
 import type { ServiceContext } from '../services/service-context.js';
 import { execInProject } from '../services/project/project-exec.js';
 import { upProject, type UpResult } from '../services/project/up.js';
@@ -68,10 +69,16 @@ export async function sshMain(argv: readonly string[]): Promise<number> {
     const tty = process.stdin.isTTY === true && process.stdout.isTTY === true;
     // One word is a command line for remoteUser's shell (as `ssh host 'a | b'`); several are an argv (as `exec`).
     const command = positionals.length === 0 ? sessionCommand(undefined) : positionals.length === 1 ? sessionCommand(positionals[0]) : positionals;
-    const result = await execInProject(ctx, { ...projectLocation(flags), command, env: [], tty, interactive: true });
-    printWarnings(ctx, result.warnings);
+    const agentSocket = hostAgentSocket(process.env);
+    const agent = agentSocket ? await (await import('../services/agent/host-agent.js')).forwardHostAgent(ctx, projectLocation(flags), undefined, agentSocket) : undefined;
+    const result = await execInProject(ctx, { ...projectLocation(flags), command, env: agent?.env ?? [], tty, interactive: true });
+    printWarnings(ctx, [...(agent?.warnings ?? []), ...result.warnings]);
     process.on('SIGINT', () => undefined);
-    return result.wait ? result.wait() : 0;
+    try {
+      return result.wait ? result.wait() : 0;
+    } finally {
+      agent?.close();
+    }
   });
 }
 

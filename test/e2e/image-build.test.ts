@@ -1,7 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import tar from 'tar-stream';
 import { describe, expect, inject, it } from 'vitest';
 
+import { testUser, uidOf } from '../support/devenv-cli.js';
 import { useSuite } from '../support/suite.js';
 
 const registry = inject('devenvE2eRegistry');
@@ -15,6 +18,31 @@ interface BuildJson {
   references: string[];
   stepsRun: number;
   stepsCached: number;
+}
+
+/** The entry names of a layer tar (gzip or not). */
+async function layerEntries(file: string): Promise<string[]> {
+  let data = readFileSync(file);
+  if (data[0] === 0x1f && data[1] === 0x8b) data = gunzipSync(data);
+  const names: string[] = [];
+  const extract = tar.extract();
+  extract.on('entry', (h, stream, next) => {
+    names.push(h.name);
+    stream.on('end', () => next());
+    stream.resume();
+  });
+  const done = new Promise<void>((r) => extract.on('finish', () => r()));
+  extract.end(data);
+  await done;
+  return names;
+}
+
+/** The layer blobs of the one image in an `image export --format oci-dir` folder, bottom first. */
+function exportedLayers(dir: string): string[] {
+  const blob = (digest: string): string => join(dir, 'blobs', ...digest.split(':'));
+  const index = JSON.parse(readFileSync(join(dir, 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
+  const manifest = JSON.parse(readFileSync(blob(index.manifests[0]?.digest ?? ''), 'utf8')) as { layers: Array<{ digest: string }> };
+  return manifest.layers.map((l) => blob(l.digest));
 }
 
 /** Write a context directory with these files (world-readable, so the rootless test user can read it). */
@@ -60,6 +88,38 @@ describe.each(['root', 'rootless'] as const)('devenv image build (%s)', (mode) =
     expect(cmd.stdout.trim()).toBe('dev');
     const inspect = s.run(['image', 'inspect', 'built/user:1']);
     expect(inspect.stdout).toContain('"User": "dev"');
+  });
+
+  it('keeps a directory a RUN replaced opaque (.wh..wh..opq) and a removed file whited out, in the image and its export', async () => {
+    const ctx = makeContext(join(s.dir, 'opaque'), {
+      Dockerfile: [
+        `FROM ${busybox}`,
+        'RUN mkdir -p /etc/foo/sub /opt/keep && echo a > /etc/foo/old && echo b > /etc/foo/sub/deep && touch /opt/keep/x /opt/keep/y',
+        'COPY lower.txt /etc/foo/',
+        'RUN rm -rf /etc/foo && mkdir /etc/foo && touch /etc/foo/new && rm /opt/keep/x',
+        '',
+      ].join('\n'),
+      'lower.txt': 'from a COPY layer\n',
+    });
+    const { r } = build(ctx, ['-t', 'built/opaque:1']);
+    expect(r.code, r.stderr).toBe(0);
+    const ls = runIn('built/opaque:1', 'ls -A /etc/foo; echo --; ls -A /opt/keep');
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout).toBe('new\n--\ny\n');
+    const outDir = join(s.dir, 'opaque-out');
+    mkdirSync(outDir, { mode: 0o755 });
+    if (mode === 'rootless') chownSync(outDir, uidOf(testUser()), uidOf(testUser()));
+    const out = join(outDir, 'export');
+    const exported = s.run(['image', 'export', '--format', 'oci-dir', '-o', out, 'built/opaque:1']);
+    expect(exported.code, exported.stderr).toBe(0);
+    const layers = exportedLayers(out);
+    const top = await layerEntries(layers[layers.length - 1] as string);
+    expect(top).toContain('etc/foo/.wh..wh..opq');
+    expect(top).toContain('etc/foo/new');
+    expect(top).toContain('opt/keep/.wh.x');
+    expect(top.filter((n) => n.startsWith('etc/foo/') && !['etc/foo/', 'etc/foo/.wh..wh..opq', 'etc/foo/new'].includes(n))).toEqual([]);
+    // the opaque marker comes right after its directory, before anything in it (tar readers apply it in order)
+    expect(top.indexOf('etc/foo/.wh..wh..opq')).toBe(top.indexOf('etc/foo/') + 1);
   });
 
   it('uses ARG defaults and --build-arg values, and warns about unused build args', () => {

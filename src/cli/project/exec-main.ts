@@ -1,4 +1,6 @@
 import { DevenvError } from '../../errors.js';
+import { hostAgentSocket } from '../../services/agent/agent-env.js';
+import type { SessionAgent } from '../../services/agent/host-agent.js';
 import { execInProject } from '../../services/project/project-exec.js';
 import { parseDockerArgs } from '../docker-args.js';
 import { contextFromFlags, printWarnings, runDockerStyle } from '../docker-style-io.js';
@@ -14,17 +16,28 @@ export async function projectExecMain(argv: readonly string[], defaultCommand?: 
     const ctx = contextFromFlags(flags);
     const tty = flags['no-tty'] === true ? false : flags.tty === true || (process.stdin.isTTY === true && process.stdout.isTTY === true);
     const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
-    const result = await chooseConfigIfAmbiguous(projectLocation(flags), interactive, (location) => execInProject(ctx, {
-      ...location,
-      command,
-      env: (flags['remote-env'] as string[] | undefined) ?? [],
-      ...(typeof flags.user === 'string' ? { user: flags.user } : {}),
-      ...(typeof flags.workdir === 'string' ? { workdir: flags.workdir } : {}),
-      tty,
-      interactive: true,
-    }));
-    printWarnings(ctx, result.warnings);
+    const user = typeof flags.user === 'string' ? flags.user : undefined;
+    const agentSocket = hostAgentSocket(process.env);
+    let agent: SessionAgent | undefined;
+    const result = await chooseConfigIfAmbiguous(projectLocation(flags), interactive, async (location) => {
+      // The relay is loaded only when there is an agent to forward: exec's start-up stays as it was without one.
+      if (agentSocket && !agent) agent = await (await import('../../services/agent/host-agent.js')).forwardHostAgent(ctx, location, user, agentSocket);
+      return execInProject(ctx, {
+        ...location,
+        command,
+        env: [...(agent?.env ?? []), ...((flags['remote-env'] as string[] | undefined) ?? [])],
+        ...(user !== undefined ? { user } : {}),
+        ...(typeof flags.workdir === 'string' ? { workdir: flags.workdir } : {}),
+        tty,
+        interactive: true,
+      });
+    });
+    printWarnings(ctx, [...(agent?.warnings ?? []), ...result.warnings]);
     process.on('SIGINT', () => undefined); // the terminal delivers it to the command too; we wait for its end
-    return result.wait ? result.wait() : 0;
+    try {
+      return result.wait ? result.wait() : 0;
+    } finally {
+      agent?.close();
+    }
   });
 }

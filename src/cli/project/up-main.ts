@@ -4,11 +4,12 @@ import { parseDockerArgs } from '../docker-args.js';
 import { contextFromFlags, runDockerStyle } from '../docker-style-io.js';
 import { projectLocation, UP_ARG_SPECS } from './project-flags.js';
 import { chooseConfigIfAmbiguous } from './choose-config.js';
+import { formatForwardedPorts } from './port-lines.js';
 import { createUpReporter } from './up-reporter.js';
 
 function describe(result: UpResult): string {
   const what = result.action === 'created' ? 'created and started' : result.action === 'started' ? 'started' : 'already running';
-  return `Dev container ${result.containerName} ${what}: ${result.remoteUser}@${result.remoteWorkspaceFolder}\n`;
+  return `Dev container ${result.containerName} ${what}: ${result.remoteUser}@${result.remoteWorkspaceFolder}\n${formatForwardedPorts(result.forwardedPorts)}`;
 }
 
 /** `devenv up`: on the fast path (bin/devenv), so a warm `up` costs little more than Node's start. */

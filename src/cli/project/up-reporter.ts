@@ -1,5 +1,6 @@
 import type { UpReporter } from '../../services/project/up.js';
 import type { UpProgressView } from '../../ui/up-progress.js';
+import { formatPortEvent } from './port-lines.js';
 
 /**
  * How `up` shows its work, all on stderr (stdout holds only the result). On a terminal: an ink view (spinner on the
@@ -15,6 +16,7 @@ export function createUpReporter(
   const event = (e: Record<string, unknown>): void => write(`${JSON.stringify(e)}\n`);
   let view: Promise<UpProgressView> | undefined;
   let hookRunning: string | undefined;
+  let stopped = false;
   const startView = (): Promise<UpProgressView> =>
     (view ??= import('../../ui/up-progress.js').then((m) => m.createUpProgressView(process.stderr)));
   const text = (line: string): void => {
@@ -53,7 +55,13 @@ export function createUpReporter(
       else if (e.type === 'resolved') write(`› Pulling ${e.reference} (${e.layers} layer${e.layers === 1 ? '' : 's'})\n`);
       else if (e.status === 'done') write(`  ${e.digest.slice(7, 19)}: pulled\n`);
     },
+    portEvent(e) {
+      if (mode === 'json') event({ type: 'port', ...e });
+      else if (view && !stopped) text(formatPortEvent(e));
+      else write(`${formatPortEvent(e)}\n`);
+    },
     async stop(failed = false) {
+      stopped = true;
       if (view) await (await view).stop(failed);
     },
   };

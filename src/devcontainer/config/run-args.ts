@@ -17,6 +17,8 @@ export interface RunArgsOptions {
   network?: string;
   user?: string;
   addHosts: string[];
+  /** `-p` / `--publish` values as written (Docker syntax; the ports layer parses them). */
+  publish: string[];
   devices: string[];
   privileged: boolean;
   init?: boolean;
@@ -38,7 +40,7 @@ export interface TranslatedRunArgs {
   warnings: string[];
 }
 
-type ListField = 'env' | 'envFiles' | 'capAdd' | 'capDrop' | 'securityOpt' | 'addHosts' | 'devices' | 'labels' | 'volumes' | 'mounts' | 'ulimits';
+type ListField = 'env' | 'envFiles' | 'capAdd' | 'capDrop' | 'securityOpt' | 'addHosts' | 'publish' | 'devices' | 'labels' | 'volumes' | 'mounts' | 'ulimits';
 type ValueField = 'memory' | 'cpus' | 'hostname' | 'network' | 'user' | 'name' | 'pidsLimit' | 'workdir' | 'userns' | 'shmSize';
 type BoolField = 'privileged' | 'init' | 'readOnly';
 
@@ -52,6 +54,7 @@ const SUPPORTED: Record<string, Supported> = {
   'cap-drop': { kind: 'list', field: 'capDrop' },
   'security-opt': { kind: 'list', field: 'securityOpt' },
   'add-host': { kind: 'list', field: 'addHosts' },
+  publish: { kind: 'list', field: 'publish' },
   device: { kind: 'list', field: 'devices' },
   label: { kind: 'list', field: 'labels' },
   volume: { kind: 'list', field: 'volumes' },
@@ -104,7 +107,7 @@ const UNSUPPORTED_VALUE_FLAGS = new Set([
   'health-interval', 'health-retries', 'health-start-interval', 'health-start-period', 'health-timeout',
   'io-maxbandwidth', 'io-maxiops', 'ip', 'ip6', 'ipc', 'isolation', 'kernel-memory', 'label-file', 'link',
   'link-local-ip', 'log-driver', 'log-opt', 'mac-address', 'memory-reservation', 'memory-swap', 'memory-swappiness',
-  'net-alias', 'network-alias', 'oom-score-adj', 'pid', 'platform', 'publish', 'pull', 'restart', 'runtime',
+  'net-alias', 'network-alias', 'oom-score-adj', 'pid', 'platform', 'pull', 'restart', 'runtime',
   'stop-signal', 'stop-timeout', 'storage-opt', 'sysctl', 'tmpfs', 'uts', 'volume-driver', 'volumes-from',
   // Podman
   'arch', 'authfile', 'cert-dir', 'cgroup-conf', 'cgroups', 'chrootdirs', 'conmon-pidfile', 'creds', 'decryption-key',
@@ -123,7 +126,6 @@ const UNSUPPORTED_BOOL_FLAGS = new Set([
 ]);
 
 const ADVICE: Record<string, string> = {
-  publish: 'use forwardPorts or appPort in devcontainer.json',
   'publish-all': 'use forwardPorts or appPort in devcontainer.json',
 };
 
@@ -138,6 +140,7 @@ function emptyOptions(): RunArgsOptions {
     capDrop: [],
     securityOpt: [],
     addHosts: [],
+    publish: [],
     devices: [],
     privileged: false,
     readOnly: false,

@@ -6,6 +6,9 @@ import { DevenvError } from '../../errors.js';
  */
 export type NetworkMode = 'private' | 'host' | 'none';
 
+/** A container's network when nothing says otherwise (`container run|create`, `up`, a Dockerfile's RUN). */
+export const DEFAULT_NETWORK_MODE: NetworkMode = 'private';
+
 /** Every value `--network` accepts: ours, and the names Docker and Podman users type for the same thing. */
 export const NETWORK_FLAG_VALUES = ['private', 'host', 'none', 'bridge', 'slirp4netns', 'pasta', 'default'] as const;
 

@@ -142,6 +142,8 @@ export interface PortAttributesInput {
 export interface PortsSpecInput {
   /** `-p` values. */
   publish?: readonly string[];
+  /** The source of the `publish` forwards: `cli` (default; `container run -p`), `config` (devcontainer.json runArgs). */
+  publishSource?: PortSource;
   /** devcontainer.json forwardPorts: numbers, or "localhost:PORT". */
   forwardPorts?: readonly (number | string)[];
   /** devcontainer.json appPort: a number (same host port, must be free) or a `-p` style string, or a list. */
@@ -160,6 +162,8 @@ export interface PortsSpecResult {
   /** Settings that cannot be honoured (e.g. "db:5432" forwards or process-name attribute keys). */
   warnings: string[];
 }
+
+const HOST_NETWORK_WARNING = 'the container uses the host network: its ports are reachable as they are; the port forwards are ignored';
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 
@@ -206,7 +210,7 @@ export function portsSpecFor(input: PortsSpecInput): PortsSpecResult {
     };
   };
 
-  for (const value of input.publish ?? []) forwards.push(...parsePublishFlag(value, 'cli'));
+  for (const value of input.publish ?? []) forwards.push(...parsePublishFlag(value, input.publishSource ?? 'cli').map(withAttributes));
   const appPorts = input.appPort === undefined ? [] : Array.isArray(input.appPort) ? input.appPort : [input.appPort];
   for (const p of appPorts as (number | string)[]) {
     if (typeof p === 'number') forwards.push(withAttributes({ containerPort: checkConfigPort(p, 'appPort'), hostPort: p, requireLocalPort: true, protocol: 'tcp', source: 'config' }));
@@ -231,7 +235,7 @@ export function portsSpecFor(input: PortsSpecInput): PortsSpecResult {
 
   const autoEnabled = input.autoForward === true;
   if (input.network === 'host') {
-    if (forwards.length > 0) warnings.push('the container uses the host network: its ports are reachable as they are; the port forwards are ignored');
+    if (forwards.length > 0) warnings.push(HOST_NETWORK_WARNING);
     return { spec: undefined, warnings };
   }
   if (forwards.length === 0 && !autoEnabled) return { spec: undefined, warnings };
@@ -275,7 +279,11 @@ export function createPortsSpec(options: { publish?: readonly string[]; autoForw
     ...(options.network !== undefined ? { network: options.network } : {}),
   });
   if (!options.ports) return flags;
-  if (options.network === 'host') return { spec: undefined, warnings: flags.warnings };
+  if (options.network === 'host') {
+    const warnings = [...flags.warnings];
+    if (options.ports.forwards.length > 0 && !warnings.includes(HOST_NETWORK_WARNING)) warnings.push(HOST_NETWORK_WARNING);
+    return { spec: undefined, warnings };
+  }
   return {
     spec: {
       forwards: [...(flags.spec?.forwards ?? []), ...options.ports.forwards],

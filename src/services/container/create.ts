@@ -16,7 +16,7 @@ import { defaultMaskedPaths, defaultReadonlyPaths, findThermalThrottlePaths } fr
 import { defaultSeccompProfile } from '../../runtime/security/seccomp-profile.js';
 import { createPortsSpec } from '../../runtime/ports/port-spec.js';
 import { networkFiles, type NetworkFileName } from '../../runtime/network/network-files.js';
-import { parseAddHost, parseNetworkMode } from '../../runtime/network/network-mode.js';
+import { DEFAULT_NETWORK_MODE, parseAddHost, parseNetworkMode } from '../../runtime/network/network-mode.js';
 import type { ImageConfig } from '../../image/types.js';
 import { lowerdirsForMapping } from '../image/mapped-layers.js';
 import { withResolvedImage } from '../image/resolve-image.js';
@@ -156,7 +156,7 @@ async function createWithSource(ctx: ServiceContext, options: CreateContainerOpt
   const mounts = [...options.volumes.map(parseVolumeFlag), ...options.mounts.map(parseMountFlag), ...(options.extraMounts ?? [])];
   const security = parseSecurityOpts(options.securityOpt ?? []);
   const rlimits = options.ulimits.map(parseUlimitFlag);
-  const network = parseNetworkMode(options.network ?? 'host'); // private is opt-in until its egress set-up is finished (docs/networking.md)
+  const network = parseNetworkMode(options.network ?? DEFAULT_NETWORK_MODE);
   const extraHosts = (options.addHosts ?? []).map(parseAddHost);
   const slirp4netns = network === 'private' ? findTool('slirp4netns') : '';
   if (network === 'private' && slirp4netns === '') {

@@ -6,12 +6,14 @@ import { DevenvError } from '../../errors.js';
 import { packageRoot } from '../../host/native-addon.js';
 import { randomHex } from '../../host/random-id.js';
 import { writeJsonAtomic } from '../../host/atomic-file.js';
+import { nativeXattrReader } from '../../image/build/native-xattrs.js';
 import { writeUpperDiffFile } from '../../image/build/upper-diff.js';
 import { openCgroupManager } from '../../runtime/cgroups/open-cgroup-manager.js';
 import { bundleDir, listRecords, readContainerState, type ContainerRecord } from '../../runtime/container-store.js';
 import { launchRuntimePiped } from '../../runtime/runtime-process-piped.js';
 import { buildContainerSpec } from '../../runtime/spec.js';
 import { createContainer } from '../container/create.js';
+import { removeMountStubs } from './build-mount-stubs.js';
 import { removeContainer } from '../container/remove.js';
 import type { ServiceContext } from '../service-context.js';
 
@@ -106,7 +108,13 @@ export function unshareMapArgs(record: ContainerRecord): string[] {
 /** Write the container's upper dir as a layer tar: in this process as root, in its user namespace rootless. */
 function diffUpper(ctx: ServiceContext, record: ContainerRecord, tarPath: string): { digest: string; size: number; entries: number } {
   const upper = join(bundleDir(ctx.root, record.id), 'upper');
-  if (!record.spec.rootless) return writeUpperDiffFile(upper, tarPath);
+  if (!record.spec.rootless) {
+    try {
+      return writeUpperDiffFile(upper, tarPath, nativeXattrReader());
+    } catch (error) {
+      throw new DevenvError('RUNTIME_SETUP', `read the changes of the build container: ${(error as Error).message}`, { kind: 'external', cause: error });
+    }
+  }
   const script = join(packageRoot(), 'dist', 'image', 'build', 'upper-diff-main.js');
   const r = spawnSync('unshare', [...unshareMapArgs(record), process.execPath, script, upper, tarPath], { encoding: 'utf8' });
   if (r.status !== 0) {
@@ -119,7 +127,7 @@ function diffUpper(ctx: ServiceContext, record: ContainerRecord, tarPath: string
 }
 
 /**
- * Run one RUN step: a container on the stage's layers (host or private network, as containers default), the
+ * Run one RUN step: a container on the stage's layers (private network: egress, no stubs of its /etc files left), the
  * command as the stage's USER in its WORKDIR with its environment; on success the container's upper dir becomes a
  * layer tar (`tarDir/<random>.tar`). The container is always removed.
  */
@@ -149,10 +157,13 @@ export async function runBuildStep(ctx: ServiceContext, input: BuildRunInput, ta
     ulimits: [],
     autoRemove: false,
     labels: { [BUILD_LABEL]: String(process.pid) },
+    network: 'private', // docker build's RUN has network
   });
   try {
     const exitCode = await runPiped(ctx, record, input);
     if (exitCode !== 0) return { exitCode };
+    const upper = join(bundleDir(ctx.root, record.id), 'upper');
+    removeMountStubs(upper, record.spec.rootfs.lowerdirs, (record.spec.networkFiles ?? []).map((name) => `/etc/${name}`));
     mkdirSync(tarDir, { recursive: true, mode: 0o700 });
     const tarPath = join(tarDir, `build-${randomHex(8)}.tar`);
     const layer = diffUpper(ctx, record, tarPath);

@@ -18,6 +18,7 @@ import { removeVolumes } from '../volume/remove.js';
 import { resolveImageForContainer } from '../image/resolve-image.js';
 import type { ServiceContext } from '../service-context.js';
 import { linkProjectContainer, unlinkProjectContainer } from './project-index.js';
+import { ensureAgentDir } from '../agent/agent-mount.js';
 import { projectContainerName, projectCreateOptions, resolveRemoteUser } from './project-options.js';
 import { writeProjectState, type ProjectState } from './project-state.js';
 import type { UpReporter } from './up.js';
@@ -136,6 +137,7 @@ export async function createProjectContainer(
     metadataLabel: JSON.stringify(metadata.concat([])),
     remoteUser,
     rootless,
+    agentDir: ensureAgentDir(ctx.root, project.devcontainerId),
   });
   for (const w of create.warnings) reporter.warn(w);
   await removeUnlinked(ctx, project, create.options.name ?? projectContainerName(project), reporter);
@@ -161,6 +163,7 @@ export async function createProjectContainer(
     createHooksDone: [],
     shutdownAction: merged.shutdownAction ?? 'stopContainer',
     forwardPorts: merged.forwardPorts,
+    ...(create.requiredPorts.length > 0 ? { requiredPorts: create.requiredPorts } : {}),
   };
   writeProjectState(bundleDir(ctx.root, record.id), state);
   linkProjectContainer(ctx.root, project.devcontainerId, record.id);

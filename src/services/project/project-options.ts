@@ -6,7 +6,10 @@ import type { RunArgsOptions } from '../../devcontainer/config/run-args.js';
 import { parseMountString } from '../../devcontainer/config/workspace.js';
 import type { ImageConfig } from '../../image/types.js';
 import type { UserMount } from '../../runtime/spec.js';
+import { AGENT_MOUNT_TARGET, agentMount } from '../agent/agent-mount.js';
 import type { CreateContainerOptions } from '../container/create-options.js';
+import { projectNetworkOptions } from './project-network.js';
+import { projectPortsSpec, type RequiredHostPort } from './project-ports-spec.js';
 
 /**
  * What a dev container runs when the config does not ask for the image's own command (`overrideCommand`,
@@ -51,6 +54,8 @@ export interface ProjectCreateInput {
   metadataLabel: string;
   remoteUser: string;
   rootless: boolean;
+  /** The project's agent directory, bind-mounted for ssh agent relay sockets (docs/ssh-agent-and-git.md). */
+  agentDir?: string;
 }
 
 export interface ProjectCreateOptions {
@@ -58,6 +63,8 @@ export interface ProjectCreateOptions {
   /** Mounts already resolved to objects (the workspace and `mounts` binds); volumes stay in options.mounts. */
   mounts: UserMount[];
   warnings: string[];
+  /** Forwards whose host port must be free, with the property that says so (for a clear PORT_IN_USE). */
+  requiredPorts: RequiredHostPort[];
 }
 
 /** The container create options of a project: pure, from the loaded config, the merged metadata and runArgs. */
@@ -75,7 +82,7 @@ export function projectCreateOptions(input: ProjectCreateInput): ProjectCreateOp
     if (typeof resolved === 'string') volumeMounts.push(resolved);
     else mounts.push(resolved);
   }
-  if (runArgs.addHosts.length > 0) warnings.push('runArgs: --add-host is not supported yet (it comes with private networking) and was ignored');
+  if (input.agentDir !== undefined && !byTarget.has(AGENT_MOUNT_TARGET)) mounts.push(agentMount(input.agentDir));
   if (runArgs.devices.length > 0) warnings.push('runArgs: --device is not supported by devenv yet and was ignored');
   if (runArgs.shmSize !== undefined) warnings.push('runArgs: --shm-size is not needed (devenv mounts /dev/shm without a size cap) and was ignored');
   const containerEnv = Object.entries(merged.containerEnv).map(([k, v]) => `${k}=${v}`);
@@ -110,12 +117,20 @@ export function projectCreateOptions(input: ProjectCreateInput): ProjectCreateOp
     // updateRemoteUserUID (default true) is what this mapping achieves rootless: remoteUser's files are the user's.
     ...(input.rootless && runArgs.userns === undefined && merged.updateRemoteUserUID !== false ? { keepIdUser: input.remoteUser } : {}),
   };
-  if (runArgs.network !== undefined) {
-    if (runArgs.network === 'none' || runArgs.network === 'host') options.network = runArgs.network;
-    else warnings.push(`runArgs: --network ${runArgs.network} is not supported yet (use host or none); using host`);
-  }
+  const network = projectNetworkOptions(runArgs);
+  Object.assign(options, network);
+  const ports = projectPortsSpec({
+    forwardPorts: merged.forwardPorts,
+    ...(project.config.appPort !== undefined ? { appPort: project.config.appPort } : {}),
+    portsAttributes: merged.portsAttributes,
+    ...(merged.otherPortsAttributes ? { otherPortsAttributes: merged.otherPortsAttributes } : {}),
+    publish: runArgs.publish,
+    ...(network.network !== undefined ? { network: network.network } : {}),
+  });
+  warnings.push(...ports.warnings);
+  if (ports.spec) options.ports = ports.spec;
   if (options.name === undefined) options.name = projectContainerName(project);
-  return { options: { ...options, extraMounts: mounts }, mounts, warnings };
+  return { options: { ...options, extraMounts: mounts }, mounts, warnings, requiredPorts: ports.required };
 }
 
 function parseLabels(values: string[]): Record<string, string> {

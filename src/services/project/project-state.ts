@@ -3,6 +3,7 @@ import { join } from 'node:path';
 
 import { writeJsonAtomic } from '../../host/atomic-file.js';
 import type { ContainerHookName, LifecycleCommand } from '../../devcontainer/config/config-types.js';
+import type { RequiredHostPort } from './project-ports-spec.js';
 
 /**
  * What `up` keeps beside a project's container (`containers/<id>/project.json`): enough for the next `up`,
@@ -32,6 +33,8 @@ export interface ProjectState {
   shutdownAction: 'none' | 'stopContainer';
   /** forwardPorts after the merge (acted on by the networking layer). */
   forwardPorts: (number | string)[];
+  /** Forwards whose host port must be free, and the property that says so (a start failing on one names it). */
+  requiredPorts?: RequiredHostPort[];
 }
 
 export function projectStatePath(bundle: string): string {

@@ -1,5 +1,6 @@
 import { bundleDir, listRecords } from '../../runtime/container-store.js';
 import { summarize } from '../container/list.js';
+import { listPorts } from '../container/ports.js';
 import type { ServiceContext } from '../service-context.js';
 import { readProjectState } from './project-state.js';
 
@@ -14,6 +15,10 @@ export interface EnvironmentSummary {
   image: string;
   remoteUser?: string;
   remoteWorkspaceFolder?: string;
+  /**
+   * Running with forwards: each as `HOSTIP:HOSTPORT->PORT/PROTO` (as `docker ps` prints them), automatic ones
+   * included; otherwise the configured forwardPorts.
+   */
   ports: (number | string)[];
   created: string;
 }
@@ -33,8 +38,14 @@ export function listEnvironments(ctx: ServiceContext): EnvironmentSummary[] {
         status: summary.statusText,
         image: record.image?.reference ?? record.rootfs,
         ...(state ? { remoteUser: state.remoteUser, remoteWorkspaceFolder: state.remoteWorkspaceFolder } : {}),
-        ports: state?.forwardPorts ?? [],
+        ports: livePorts(ctx, record) ?? state?.forwardPorts ?? [],
         created: record.created,
       };
     });
+}
+
+function livePorts(ctx: ServiceContext, record: Parameters<typeof listPorts>[1]): string[] | undefined {
+  const status = listPorts(ctx, record);
+  if (!status.available) return undefined;
+  return status.forwards.map((f) => `${f.hostIp.includes(':') ? `[${f.hostIp}]` : f.hostIp}:${f.hostPort}->${f.containerPort}/${f.protocol}`);
 }

@@ -4,13 +4,16 @@ import { DevenvError } from '../../errors.js';
 import { loadProject, type LoadedProject } from '../../devcontainer/config/load-project.js';
 import type { HookOutput } from '../../devcontainer/lifecycle/run-hook.js';
 import { bundleDir, readContainerState, type ContainerRecord } from '../../runtime/container-store.js';
+import type { PortEvent } from '../../runtime/ports/ports-state.js';
 import type { PullProgressEvent } from '../image/pull.js';
 import { startContainer } from '../container/start.js';
 import type { ServiceContext } from '../service-context.js';
 import { createProjectContainer, removeProjectContainer } from './project-container.js';
 import { ensureProbedEnv } from './probe-env.js';
+import { copyGitConfig } from './git-config.js';
 import { areCreateHooksDone, runContainerHooks, runHostHook } from './project-hooks.js';
 import { findProjectContainer, lockProject } from './project-index.js';
+import { explainPortInUse, forwardedPorts, type ProjectPort } from './project-ports.js';
 import { readProjectState, type ProjectState } from './project-state.js';
 
 /** Where `up` reports: step lines, warnings, hook output, and pull progress. */
@@ -20,6 +23,8 @@ export interface UpReporter extends HookOutput {
   /** The waitFor hook has finished: an editor may attach now (later hooks still run). */
   ready?(): void;
   onPullProgress?(event: PullProgressEvent): void;
+  /** A port forwarding notice of the container's monitor (forwarded, removed, failed): `up --watch`. */
+  portEvent?(event: PortEvent): void;
 }
 
 export interface UpOptions {
@@ -48,13 +53,22 @@ export interface UpResult {
   action: 'running' | 'started' | 'created';
   /** devcontainer.json differs from the one the container was made with (`--rebuild` applies it). */
   configChanged: boolean;
+  /** The container's port forwards when `up` finished (automatic ones come and go afterwards: `devenv ports`). */
+  forwardedPorts: ProjectPort[];
 }
 
 export function hashConfig(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-function result(project: LoadedProject, record: ContainerRecord, state: ProjectState, action: UpResult['action'], configChanged: boolean): UpResult {
+async function result(
+  ctx: ServiceContext,
+  project: LoadedProject,
+  record: ContainerRecord,
+  state: ProjectState,
+  action: UpResult['action'],
+  configChanged: boolean,
+): Promise<UpResult> {
   return {
     outcome: 'success',
     containerId: record.id,
@@ -66,6 +80,7 @@ function result(project: LoadedProject, record: ContainerRecord, state: ProjectS
     workspaceFolder: project.workspaceFolder,
     action,
     configChanged,
+    forwardedPorts: await forwardedPorts(ctx, record, action === 'running' ? 0 : 1000),
   };
 }
 
@@ -111,7 +126,7 @@ async function upWarm(ctx: ServiceContext, project: LoadedProject, configHash: s
   if (state.userEnvProbe !== 'none' && state.probedEnv?.startedAt !== startedAt) return undefined;
   const changed = warnIfChanged(project, state, configHash, options.reporter);
   await runContainerHooks({ ctx, record, state, startedAt, out: options.reporter, onReady: () => options.reporter.ready?.(), skipPostAttach: options.skipPostAttach ?? false });
-  return result(project, record, state, 'running', changed);
+  return result(ctx, project, record, state, 'running', changed);
 }
 
 async function upLocked(ctx: ServiceContext, project: LoadedProject, configHash: string, options: UpOptions): Promise<UpResult> {
@@ -138,7 +153,9 @@ async function upLocked(ctx: ServiceContext, project: LoadedProject, configHash:
   let live = readContainerState(bundle);
   if (live.status !== 'running') {
     reporter.step(`Starting container ${record.name}`);
-    const started = await startContainer(ctx, record, { attached: false });
+    const started = await startContainer(ctx, record, { attached: false }).catch(async (error: unknown) => {
+      throw await explainPortInUse(error, state?.requiredPorts ?? [], project.configFile);
+    });
     for (const w of started.warnings) reporter.warn(w);
     if (action === 'running') action = 'started';
     live = readContainerState(bundle);
@@ -153,5 +170,10 @@ async function upLocked(ctx: ServiceContext, project: LoadedProject, configHash:
   }
   await ensureProbedEnv(ctx, record, state, startedAt, reporter);
   await runContainerHooks({ ctx, record, state, startedAt, out: reporter, onReady: () => reporter.ready?.(), skipPostAttach: options.skipPostAttach ?? false });
-  return result(project, record, state, action, changed);
+  // As VS Code Dev Containers does, once per new container and after its hooks (a file they made is kept).
+  if (action === 'created') {
+    const user = state.remoteUser;
+    await copyGitConfig(ctx, record, user, options.hostEnv).catch((error: unknown) => reporter.warn(`copying your git config into the container: ${(error as Error).message}`));
+  }
+  return result(ctx, project, record, state, action, changed);
 }

@@ -6,6 +6,7 @@ import { loadProject } from '../../devcontainer/config/load-project.js';
 import type { ServiceContext } from '../service-context.js';
 import { bundleDir } from '../../runtime/container-store.js';
 import { stopContainer } from '../container/stop.js';
+import { readPortNotices } from '../container/ports.js';
 import { findProjectContainer } from './project-index.js';
 import { readProjectState } from './project-state.js';
 import { upProject, type UpOptions, type UpResult } from './up.js';
@@ -87,13 +88,40 @@ export async function watchProject(ctx: ServiceContext, options: WatchOptions, f
   };
   watcher.on('change', (p) => void onChange(p));
   watcher.on('add', (p) => void onChange(p));
+  const notices = followPortNotices(ctx, () => current.devcontainerId, reporter);
   await new Promise<void>((done) => {
     process.once('SIGINT', done);
     process.once('SIGTERM', done);
   });
+  clearInterval(notices);
   await watcher.close();
   await applyShutdownAction(ctx, current, reporter);
   return 0;
+}
+
+/**
+ * Report the monitor's port notices (ports.log) as they happen, every 0.4 s (the monitor's scan interval). The
+ * first container's earlier notices were summed up by `up`'s list of ports; a recreated container's are all new.
+ */
+function followPortNotices(ctx: ServiceContext, devcontainerId: () => string, reporter: WatchOptions['reporter']): NodeJS.Timeout {
+  let containerId: string | undefined;
+  let offset = 0;
+  const poll = (first: boolean): void => {
+    const record = findProjectContainer(ctx.root, devcontainerId());
+    if (!record) return;
+    if (record.id !== containerId) {
+      containerId = record.id;
+      offset = first ? readPortNotices(ctx, record).offset : 0;
+      if (first) return;
+    }
+    const read = readPortNotices(ctx, record, offset);
+    offset = read.offset;
+    for (const event of read.events) reporter.portEvent?.(event);
+  };
+  poll(true);
+  const timer = setInterval(() => poll(false), 400);
+  timer.unref();
+  return timer;
 }
 
 /** The attached session ends: shutdownAction `stopContainer` (the spec's default for image configs) stops it, as closing VS Code does. */

@@ -12,8 +12,10 @@ import type { ProjectState } from '../project/project-state.js';
 import { listEnvironments } from '../project/ps.js';
 import { upProject, type UpReporter } from '../project/up.js';
 import type { ServiceContext } from '../service-context.js';
-import { copyGitConfig } from './git-config.js';
+import { hostAgentSocket, isAgentForwardingOff } from '../agent/agent-env.js';
+import { copyGitConfig } from '../project/git-config.js';
 import { ensureHostKey } from './host-keys.js';
+import { createConnectionAgent } from './ssh-agent.js';
 import { bridge, connectTcpInContainer, connectUnixInContainer } from './ssh-forward.js';
 import { findEnvironmentByHost, sshHostAlias } from './ssh-naming.js';
 import { handleSession, type SessionContext } from './ssh-session.js';
@@ -73,20 +75,33 @@ export async function serveSshOverStdio(ctx: ServiceContext, options: SshStdioOp
   const location = resolveSshTarget(ctx, options.target);
   await upProject(ctx, { ...location, rebuild: false, hostEnv: options.hostEnv, reporter: options.reporter });
   const { record, state } = requireRunningProject(ctx, location);
-  await copyGitConfig(ctx, record, state, options.hostEnv).catch((error: unknown) => options.reporter.warn(`copying ~/.gitconfig: ${(error as Error).message}`));
+  await copyGitConfig(ctx, record, state.remoteUser, options.hostEnv).catch((error: unknown) => options.reporter.warn(`copying the git config: ${(error as Error).message}`));
   const alias = sshHostAlias(record.name);
   const key = ensureHostKey(ctx.root, alias);
-  return serveConnection(ctx, record, state, key.privateKey, options.input, options.output);
+  return serveConnection(ctx, record, state, key.privateKey, options);
 }
 
-function serveConnection(ctx: ServiceContext, record: ContainerRecord, state: ProjectState, hostKey: string, input: Readable, output: Writable): Promise<void> {
+function serveConnection(ctx: ServiceContext, record: ContainerRecord, state: ProjectState, hostKey: string, options: SshStdioOptions): Promise<void> {
+  const { input, output } = options;
+  const agentOff = isAgentForwardingOff(options.hostEnv);
+  const hostAgent = hostAgentSocket(options.hostEnv);
   const running = new Set<StreamExec>();
   const sftpServer = findSftpServer(ctx, record);
   return new Promise((resolve) => {
     const debugFile = process.env.DEVENV_SSH_DEBUG; // ssh2's protocol trace, for debugging a client
     const debug = debugFile ? (m: string) => appendFileSync(debugFile, `${process.pid} ${m}\n`) : undefined;
     const server = new ssh2.Server({ hostKeys: [hostKey], ident: 'devenv', ...(debug ? { debug } : {}) }, (client: Connection) => {
-      const sc: SessionContext = { ctx, record, state, running, sessionEnv: [], ...(sftpServer ? { sftpServer } : {}) };
+      // Agent forwarding (docs/ssh-agent-and-git.md): one relay socket per connection, made when a session needs it.
+      const agent = agentOff ? undefined : createConnectionAgent({ ctx, record, state, client, ...(hostAgent ? { hostAgent } : {}), warn: (m) => options.reporter.warn(m) });
+      const sc: SessionContext = {
+        ctx,
+        record,
+        state,
+        running,
+        sessionEnv: [],
+        ...(sftpServer ? { sftpServer } : {}),
+        ...(agent ? { agentSocket: (asked: boolean) => agent.socketFor(asked) } : {}),
+      };
       client.on('authentication', (auth) => auth.accept());
       client.on('ready', () => {
         client.on('session', (accept) => handleSession(sc, accept()));
@@ -111,6 +126,7 @@ function serveConnection(ctx: ServiceContext, record: ContainerRecord, state: Pr
       });
       client.on('error', (error: Error) => ctx.logger.debug(`ssh: ${error.message}`));
       client.on('close', () => {
+        agent?.close();
         // The client went away: hang up what it started, as sshd does when the connection drops.
         for (const p of running) p.hangup();
         const ended = Promise.allSettled([...running].map((p) => p.exited));

@@ -18,10 +18,13 @@ export interface SessionContext {
   sftpServer?: string;
   /** Running commands, so a disconnect can hang them up. */
   running: Set<StreamExec>;
-  /** Extra environment for every session (SSH_AUTH_SOCK when the agent is forwarded). */
+  /** Extra environment for every session. */
   sessionEnv: string[];
-  /** Called when a session asks for agent forwarding; resolves with the socket path in the container. */
-  forwardAgent?: () => Promise<string | undefined>;
+  /**
+   * The connection's agent relay (absent: agent forwarding is off). Resolves with SSH_AUTH_SOCK for a session;
+   * `asked`: the session sent `auth-agent-req` (ssh -A).
+   */
+  agentSocket?: (asked: boolean) => Promise<string | undefined>;
 }
 
 /** remoteUser's shell from the container's passwd (busybox has no getent; awk is everywhere). */
@@ -68,24 +71,25 @@ export function handleSession(sc: SessionContext, session: Session): void {
     }
     accept?.();
   });
+  let agentAsked = false;
   session.on('auth-agent', (accept, reject) => {
-    if (!sc.forwardAgent) {
+    if (!sc.agentSocket) {
       reject?.();
       return;
     }
+    agentAsked = true;
     accept?.();
-    void sc.forwardAgent().catch(() => undefined);
   });
 
-  const start = (channel: ServerChannel, command: string[], usePty: boolean): void => {
-    const extraEnv = [...remoteEnvList(sc.state), ...sc.sessionEnv, ...env];
-    void execStream(sc.ctx, sc.record, {
+  const start = (channel: ServerChannel, command: string[], usePty: boolean, withAgent = true): void => {
+    const agent = withAgent && sc.agentSocket ? sc.agentSocket(agentAsked).catch(() => undefined) : Promise.resolve(undefined);
+    void agent.then((sock) => execStream(sc.ctx, sc.record, {
       command,
-      env: extraEnv,
+      env: [...remoteEnvList(sc.state), ...sc.sessionEnv, ...(sock ? [`SSH_AUTH_SOCK=${sock}`] : []), ...env],
       user: sc.state.remoteUser,
       workdir: sc.state.remoteWorkspaceFolder,
       ...(usePty && pty ? { pty: pendingSize ? { ...pty, ...pendingSize } : pty } : {}),
-    }).then(
+    })).then(
       (p) => {
         proc = p;
         sc.running.add(p);
@@ -115,7 +119,7 @@ export function handleSession(sc: SessionContext, session: Session): void {
         return;
       }
       const channel = accept() as unknown as ServerChannel;
-      if (channel) start(channel, [sftpServer], false);
+      if (channel) start(channel, [sftpServer], false, false);
     });
   } else {
     session.on('sftp', (accept) => {

@@ -8,7 +8,7 @@ describe('translateRunArgs', () => {
   it('gives empty options and no warnings for no runArgs', () => {
     expect(translateRunArgs([])).toEqual({
       options: {
-        env: [], envFiles: [], capAdd: [], capDrop: [], securityOpt: [], addHosts: [], devices: [],
+        env: [], envFiles: [], capAdd: [], capDrop: [], securityOpt: [], addHosts: [], publish: [], devices: [],
         privileged: false, readOnly: false, labels: [], volumes: [], mounts: [], ulimits: [],
       },
       warnings: [],
@@ -22,11 +22,12 @@ describe('translateRunArgs', () => {
       '--device', '/dev/fuse', '--security-opt', 'seccomp=unconfined', '--name', 'box', '--label', 'k=v',
       '--volume', '/a:/b', '--mount', 'type=tmpfs,target=/t', '--pids-limit', '512', '--ulimit', 'nofile=1024:2048',
       '--workdir', '/w', '--userns', 'keep-id', '--shm-size', '1g', '--env-file', '.env', '--privileged', '--init', '--read-only',
+      '--publish', '8080:80',
     ]);
     expect(warnings).toEqual([]);
     expect(options).toEqual({
       env: ['A=1'], envFiles: ['.env'], capAdd: ['SYS_PTRACE'], capDrop: ['NET_RAW'], securityOpt: ['seccomp=unconfined'],
-      memory: '4g', cpus: '2', hostname: 'dev', network: 'host', user: '1000:1000', addHosts: ['db:10.0.0.2'],
+      memory: '4g', cpus: '2', hostname: 'dev', network: 'host', user: '1000:1000', addHosts: ['db:10.0.0.2'], publish: ['8080:80'],
       devices: ['/dev/fuse'], privileged: true, init: true, readOnly: true, name: 'box', labels: ['k=v'], volumes: ['/a:/b'],
       mounts: ['type=tmpfs,target=/t'], pidsLimit: '512', ulimits: ['nofile=1024:2048'], workdir: '/w', userns: 'keep-id', shmSize: '1g',
     });
@@ -72,11 +73,11 @@ describe('translateRunArgs', () => {
   });
 
   it('warns once per unsupported flag and skips the value of known value-taking flags', () => {
-    const { options, warnings } = translateRunArgs(['--gpus', 'all', '--env', 'A=1', '-p', '8080:80', '--dns=1.1.1.1', '--rm', '--tmpfs', '/run']);
+    const { options, warnings } = translateRunArgs(['--gpus', 'all', '--env', 'A=1', '-P', '--dns=1.1.1.1', '--rm', '--tmpfs', '/run']);
     expect(options.env).toEqual(['A=1']);
     expect(warnings).toEqual([
       'runArgs: `--gpus` is not supported by devenv and was ignored',
-      'runArgs: `-p` is not supported by devenv and was ignored (use forwardPorts or appPort in devcontainer.json)',
+      'runArgs: `-P` is not supported by devenv and was ignored (use forwardPorts or appPort in devcontainer.json)',
       'runArgs: `--dns` is not supported by devenv and was ignored',
       'runArgs: `--rm` is not supported by devenv and was ignored',
       'runArgs: `--tmpfs` is not supported by devenv and was ignored',
@@ -106,6 +107,13 @@ describe('translateRunArgs', () => {
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.message).toBe('runArgs[1]: `--memory` needs a value');
     expect(thrown(() => translateRunArgs(['-e'])).message).toBe('runArgs[0]: `-e` needs a value');
+  });
+
+  it('reads -p and --publish in every form, keeping their order', () => {
+    const { options, warnings } = translateRunArgs(['-p', '8080:80', '-p3000', '--publish=127.0.0.1::9000/udp', '--publish', '4000-4001:5000-5001']);
+    expect(warnings).toEqual([]);
+    expect(options.publish).toEqual(['8080:80', '3000', '127.0.0.1::9000/udp', '4000-4001:5000-5001']);
+    expect(thrown(() => translateRunArgs(['--publish'])).message).toBe('runArgs[0]: `--publish` needs a value');
   });
 
   it('reads the rest of a bundle after a value-taking letter as its value, as Docker does', () => {
