@@ -7,6 +7,8 @@ import { DevenvError } from '../../errors.js';
 import { cleanContextPath, globToRegExp, hasGlob, type IgnoreMatcher } from '../../image/build/context-match.js';
 import type { CopySpec } from '../../image/build/copy-spec.js';
 import { LayerTarWriter, type LayerEntryHeader } from '../../image/build/layer-tar.js';
+import { nativeXattrReader } from '../../image/build/native-xattrs.js';
+import type { XattrReader } from '../../image/build/upper-diff.js';
 import { readRootfsFile, resolveContainerUser } from '../../runtime/container-user.js';
 
 /** Read access to a tree files are copied from: the build context, or a stage's/image's layers (merged). */
@@ -55,17 +57,57 @@ function isWhiteout(st: Stats): boolean {
   return st.isCharacterDevice() && st.rdev === 0;
 }
 
-/** The merged view of unpacked layers (top-most first), honouring whiteouts. */
-export function layersTree(lowerdirs: readonly string[], describe: string): SourceTree {
+/** Opaque markers the unpacker sets on directories of `.wh..wh..opq` (trusted.* as root, user.* rootless). */
+const OPAQUE_XATTRS = ['trusted.overlay.opaque', 'user.overlay.opaque'];
+
+/**
+ * The merged view of unpacked layers (top-most first), as overlayfs would show it: a whiteout or a non-directory
+ * hides the same path (and everything under it) in lower layers, and an opaque directory hides the lower layers'
+ * directories of its path. `xattrs` reads the opaque markers (the native addon by default).
+ */
+export function layersTree(lowerdirs: readonly string[], describe: string, xattrs?: XattrReader): SourceTree {
+  let reader = xattrs;
+  const isOpaque = (path: string): boolean => {
+    reader ??= nativeXattrReader();
+    const r = reader;
+    const names = r.list(path);
+    return OPAQUE_XATTRS.some((n) => names.includes(n) && r.get(path, n) === 'y');
+  };
+  const lstatIn = (dir: string, rel: string): Stats | undefined => {
+    try {
+      return tryLstat(join(dir, rel));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EACCES') throw unreadable(describe, rel, error);
+      throw error;
+    }
+  };
+  // The layers whose directory `rel` takes part in the merged directory, top-most first (cached per directory).
+  const dirLayers = new Map<string, readonly string[]>([['', lowerdirs]]);
+  const layersOf = (rel: string): readonly string[] => {
+    const known = dirLayers.get(rel);
+    if (known) return known;
+    const slash = rel.lastIndexOf('/');
+    const parent = layersOf(slash === -1 ? '' : rel.slice(0, slash));
+    const out: string[] = [];
+    for (const dir of parent) {
+      const st = lstatIn(dir, rel);
+      if (!st) continue;
+      if (!st.isDirectory()) break; // a file, a symlink or a whiteout hides the directory below
+      out.push(dir);
+      if (isOpaque(join(dir, rel))) break;
+    }
+    dirLayers.set(rel, out);
+    return out;
+  };
   const find = (rel: string): { dir: string; st: Stats } | undefined => {
-    for (const dir of lowerdirs) {
-      let st: Stats | undefined;
-      try {
-        st = tryLstat(join(dir, rel));
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'EACCES') throw unreadable(describe, rel, error);
-        throw error;
-      }
+    if (rel === '') {
+      const dir = lowerdirs[0];
+      const st = dir === undefined ? undefined : lstatIn(dir, '');
+      return dir !== undefined && st ? { dir, st } : undefined;
+    }
+    const slash = rel.lastIndexOf('/');
+    for (const dir of layersOf(slash === -1 ? '' : rel.slice(0, slash))) {
+      const st = lstatIn(dir, rel);
       if (st) return isWhiteout(st) ? undefined : { dir, st };
     }
     return undefined;
@@ -75,7 +117,7 @@ export function layersTree(lowerdirs: readonly string[], describe: string): Sour
     lstat: (rel) => find(rel)?.st,
     readdir(rel) {
       const seen = new Map<string, boolean>();
-      for (const dir of lowerdirs) {
+      for (const dir of rel === '' ? lowerdirs : layersOf(rel)) {
         let names: string[];
         try {
           names = readdirSync(join(dir, rel));
