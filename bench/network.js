@@ -3,8 +3,9 @@
 //   node bench/network.js [startup] [egress] [helpers]
 // startup: `container run --rm … true` with --network private, none and host, runs interleaved (this machine is shared
 //          and noisy), and Podman's --network=slirp4netns vs none when the peers are set up (../shared/peers).
-// egress:  iperf3 from a running devenv container (private) to an iperf3 server on the host's 127.0.0.1, reached as
-//          10.0.2.2 (host.containers.internal), against host loopback.
+// egress:  iperf3 from a running devenv container (private; root, and rootless as BENCH_USER, default devenvci) to an
+//          iperf3 server on the host's 127.0.0.1, reached as 10.0.2.2 (host.containers.internal), both directions
+//          (-R: the container receives, as in a download), against host loopback and Podman's slirp4netns.
 // helpers: slirp4netns vs pasta on a bare user+network namespace, started the way the runtime starts its helper:
 //          time until the interface is configured, iperf3 egress, connect+echo round trip, PSS. This is how the
 //          helper was chosen.
@@ -128,14 +129,14 @@ try {
   if (want('egress')) {
     // root, and rootless as BENCH_USER (default devenvci, the e2e tests' user) when that user exists
     const user = process.env.BENCH_USER ?? 'devenvci';
-    const modes = [{ label: 'root', as: [], store: root, rootfs }];
+    const modes = [{ label: 'devenv private, root', as: [], store: root, rootfs }];
     if (spawnSync('id', ['-u', user]).status === 0) {
       const store = join(work, 'store-rootless');
       mkdirSync(store);
       const rootlessRootfs = busyboxRootfs(join(work, 'rootfs-rootless'));
-      spawnSync('chown', ['-R', user, store, rootlessRootfs]);
+      spawnSync('chown', ['-R', `${user}:${user}`, store, rootlessRootfs]); // group too: an unmapped gid 0 cannot be copied up
       chmodSync(work, 0o755);
-      modes.push({ label: `rootless (${user})`, as: ['runuser', '-u', user, '--', 'env', `DEVENV_ROOT=${store}`], store, rootfs: rootlessRootfs });
+      modes.push({ label: `devenv private, rootless (${user})`, as: ['runuser', '-u', user, '--', 'env', `DEVENV_ROOT=${store}`], store, rootfs: rootlessRootfs });
     }
     const figures = [];
     const loopback = { up: [], down: [] };
@@ -165,16 +166,42 @@ try {
         if (rm.status !== 0) console.error(`removing the egress container ${id} failed: ${rm.stderr}`);
       }
     }
-    const row = (label, xs) => `${label.padEnd(44)} ${median(xs).toFixed(2).padStart(6)}  [${xs.map((x) => x.toFixed(2)).join(', ')}]`;
+    // the peer: Podman's slirp4netns (the same binary; host loopback allowed, as devenv allows it), when set up
+    const podmanImage = '127.0.0.1:5000/busybox:latest';
+    if (have('podman') && spawnSync('podman', ['image', 'exists', podmanImage], { env }).status === 0) {
+      const run = spawnSync('podman', ['run', '-d', '--network=slirp4netns:allow_host_loopback=true,mtu=65520', podmanImage, 'sleep', '3600'], { env, encoding: 'utf8' });
+      const cid = run.stdout.trim();
+      if (run.status !== 0) console.error(`podman run failed: ${run.stderr}`);
+      else {
+        try {
+          const pid = spawnSync('podman', ['inspect', '-f', '{{.State.Pid}}', cid], { env, encoding: 'utf8' }).stdout.trim();
+          const up = [];
+          const down = [];
+          for (let i = 0; i < REPS; i += 1) {
+            up.push(await iperf(['nsenter', '-t', pid, '-n'], '10.0.2.2'));
+            down.push(await iperf(['nsenter', '-t', pid, '-n'], '10.0.2.2', true));
+          }
+          figures.push({ label: 'podman slirp4netns (root)', up, down });
+        } finally {
+          spawnSync('podman', ['rm', '-f', '-t', '0', cid], { env });
+        }
+      }
+    }
+    const row = (label, xs) => `${label.padEnd(58)} ${median(xs).toFixed(2).padStart(6)}  [${xs.map((x) => x.toFixed(2)).join(', ')}]`;
     out(`\n## egress, iperf3 ${SECONDS} s × ${REPS} (median Gbit/s): container -> host.containers.internal (10.0.2.2 = host loopback)`);
     for (const f of figures) {
-      out(row(`devenv private, ${f.label}, container sends`, f.up));
-      out(row(`devenv private, ${f.label}, container receives`, f.down));
+      out(row(`${f.label}, container sends`, f.up));
+      out(row(`${f.label}, container receives`, f.down));
     }
     out(row('host loopback, sends', loopback.up));
     out(row('host loopback, receives (-R)', loopback.down));
     for (const f of figures) {
       out(`${f.label}: ${(median(f.up) / median(loopback.up)).toFixed(3)} of loopback sending, ${(median(f.down) / median(loopback.down)).toFixed(3)} receiving`);
+    }
+    const podmanFigure = figures.find((f) => f.label.startsWith('podman'));
+    if (podmanFigure && figures[0] !== podmanFigure) {
+      const ours = figures[0];
+      out(`devenv root / podman: ${(median(ours.up) / median(podmanFigure.up)).toFixed(2)}x sending, ${(median(ours.down) / median(podmanFigure.down)).toFixed(2)}x receiving`);
     }
   }
 

@@ -3,10 +3,11 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base-command.js';
 import { loadProject } from '../devcontainer/config/load-project.js';
 import { pushImage } from '../services/image/push.js';
-import { buildProjectImage } from '../services/project/build-project-image.js';
+import { buildDevcontainerImage } from '../services/features/build-devcontainer-image.js';
 
 export default class Build extends BaseCommand<typeof Build> {
-  static override description = "Build the project's image from build.dockerfile (as `devenv up` does), optionally naming and pushing it";
+  static override description =
+    "Build the project's dev container image (its image or Dockerfile, its Features, and a devcontainer.metadata label with the config's settings), optionally naming and pushing it";
   static override examples = ['<%= config.bin %> build', '<%= config.bin %> build --image-name ghcr.io/me/app:1 --push'];
   static override flags = {
     'workspace-folder': Flags.string({ description: 'the project folder (default: the current folder)' }),
@@ -25,7 +26,7 @@ export default class Build extends BaseCommand<typeof Build> {
     const say = (text: string): void => {
       process.stderr.write(json ? `${JSON.stringify({ type: 'progress', message: text })}\n` : `› ${text}\n`);
     };
-    const result = await buildProjectImage(
+    const result = await buildDevcontainerImage(
       ctx,
       project,
       {
@@ -37,7 +38,7 @@ export default class Build extends BaseCommand<typeof Build> {
     );
     const pushed: string[] = [];
     if (f.push) {
-      if (f['image-name'].length === 0) this.logger.warn('--push without --image-name: nothing to push (the project tag is local)');
+      if (f['image-name'].length === 0) this.logger.warn('--push without --image-name: nothing to push (the default tag is local)');
       for (const name of f['image-name']) {
         say(`Pushing ${name}`);
         const r = await pushImage(ctx, name);

@@ -122,6 +122,44 @@ describe.each(['root', 'rootless'] as const)('Features (%s)', (mode) => {
     expect(error.message).toContain(`${registry}/features/env-hook:1`);
   });
 
+  it('`devenv build` bakes Features and the config into an image whose metadata label alone gives `up` the same environment', () => {
+    const folder = project(
+      'build-source',
+      {
+        image,
+        features: { [`${registry}/features/env-hook:1`]: {}, './features/base': { greeting: 'built' } },
+        remoteUser: 'user',
+        containerEnv: { FROM_CONFIG: 'config-env' },
+        postCreateCommand: 'echo "$FROM_CONFIG $(id -un)" > /tmp/config-post-create',
+      },
+      ['base'],
+    );
+    // the hooks run as `user` and write to /tmp: it must still be 1777 after the Features' COPY into /tmp/…
+    const built = s.run(['build', '--json', '--workspace-folder', folder, '--image-name', 'built/devcontainer:1'], { timeoutMs: 240_000 });
+    expect(built.code, built.stderr).toBe(0);
+    const result = JSON.parse(built.stdout) as { references: string[]; features: string[]; metadata: Array<Record<string, unknown>> };
+    expect(result.references).toContain('docker.io/built/devcontainer:1');
+    expect([...result.features].sort()).toEqual(['./features/base', `${registry}/features/env-hook:1`]);
+    // the label as stored in the image: one entry per Feature, then the config's own
+    const inspect = s.run(['image', 'inspect', 'built/devcontainer:1']);
+    expect(inspect.code, inspect.stderr).toBe(0);
+    const label = /"devcontainer\.metadata": (".*")/.exec(inspect.stdout)?.[1];
+    expect(label, inspect.stdout).toBeDefined();
+    const entries = JSON.parse(JSON.parse(label as string) as string) as Array<Record<string, unknown>>;
+    expect(entries).toEqual(result.metadata);
+    expect(entries.map((e) => e.id)).toEqual([...result.features, undefined]);
+    expect(entries[entries.length - 1]).toEqual({ remoteUser: 'user', containerEnv: { FROM_CONFIG: 'config-env' }, postCreateCommand: 'echo "$FROM_CONFIG $(id -un)" > /tmp/config-post-create' });
+
+    const user = project('build-user', { image: 'built/devcontainer:1' });
+    const r = up(user);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'success', remoteUser: 'user' });
+    const out = exec(user, 'id -un; echo "$FROM_CONFIG"; echo "$HELLO_FEATURE"; cat /tmp/config-post-create /tmp/feature-post-create; cut -d" " -f1 /usr/local/share/devenv-features/installed | sort');
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout.trim().split('\n')).toEqual(['user', 'config-env', 'hello from a feature', 'config-env user', 'feature-post-create', 'base', 'env-hook']);
+    expect(down(user).code).toBe(0);
+  });
+
   it('ci passes the exit code through and removes the environment', () => {
     const folder = project('ci', { image, features: { './features/base': {} } }, ['base']);
     const failing = s.run(['ci', '--workspace-folder', folder, '--', 'false'], { timeoutMs: 240_000 });

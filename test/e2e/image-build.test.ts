@@ -90,18 +90,20 @@ describe.each(['root', 'rootless'] as const)('devenv image build (%s)', (mode) =
     expect(inspect.stdout).toContain('"User": "dev"');
   });
 
-  it('keeps a directory a RUN replaced opaque (.wh..wh..opq) and a removed file whited out, in the image and its export', async () => {
+  it('keeps a directory a RUN replaced opaque (.wh..wh..opq) and a removed file whited out, in the image, its export and COPY --from', async () => {
     const ctx = makeContext(join(s.dir, 'opaque'), {
       Dockerfile: [
-        `FROM ${busybox}`,
+        `FROM ${busybox} AS replaced`,
         'RUN mkdir -p /etc/foo/sub /opt/keep && echo a > /etc/foo/old && echo b > /etc/foo/sub/deep && touch /opt/keep/x /opt/keep/y',
         'COPY lower.txt /etc/foo/',
         'RUN rm -rf /etc/foo && mkdir /etc/foo && touch /etc/foo/new && rm /opt/keep/x',
+        `FROM ${busybox}`,
+        'COPY --from=replaced /etc/foo /copied/',
         '',
       ].join('\n'),
       'lower.txt': 'from a COPY layer\n',
     });
-    const { r } = build(ctx, ['-t', 'built/opaque:1']);
+    const { r } = build(ctx, ['-t', 'built/opaque:1', '--target', 'replaced']);
     expect(r.code, r.stderr).toBe(0);
     const ls = runIn('built/opaque:1', 'ls -A /etc/foo; echo --; ls -A /opt/keep');
     expect(ls.code, ls.stderr).toBe(0);
@@ -120,6 +122,23 @@ describe.each(['root', 'rootless'] as const)('devenv image build (%s)', (mode) =
     expect(top.filter((n) => n.startsWith('etc/foo/') && !['etc/foo/', 'etc/foo/.wh..wh..opq', 'etc/foo/new'].includes(n))).toEqual([]);
     // the opaque marker comes right after its directory, before anything in it (tar readers apply it in order)
     expect(top.indexOf('etc/foo/.wh..wh..opq')).toBe(top.indexOf('etc/foo/') + 1);
+    // COPY --from reads the stage's layers merged as the overlay shows them
+    const copied = build(ctx, ['-t', 'built/opaque:copy']);
+    expect(copied.r.code, copied.r.stderr).toBe(0);
+    expect(runIn('built/opaque:copy', 'ls -A /copied').stdout).toBe('new\n');
+  });
+
+  it('COPY and WORKDIR below existing directories keep their mode and owner (/tmp stays 1777)', () => {
+    const ctx = makeContext(join(s.dir, 'parents'), {
+      Dockerfile: [`FROM ${busybox}`, 'COPY f.txt /tmp/copied/', 'COPY d/ /tmp/', 'WORKDIR /root/work', ''].join('\n'),
+      'f.txt': 'f\n',
+      'd/inner.txt': 'i\n',
+    });
+    const { r } = build(ctx, ['-t', 'built/parents:1']);
+    expect(r.code, r.stderr).toBe(0);
+    const st = runIn('built/parents:1', 'stat -c "%a %u:%g %n" /tmp /root /tmp/copied/f.txt /tmp/inner.txt /root/work');
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.stdout.split('\n')).toEqual(['1777 0:0 /tmp', '700 0:0 /root', '644 0:0 /tmp/copied/f.txt', '644 0:0 /tmp/inner.txt', '755 0:0 /root/work', '']);
   });
 
   it('uses ARG defaults and --build-arg values, and warns about unused build args', () => {
@@ -225,9 +244,11 @@ describe.each(['root', 'rootless'] as const)('devenv image build (%s)', (mode) =
     const r = s.run(['build', '--json', '--workspace-folder', project, '--image-name', 'built/project:1'], { timeoutMs: 300_000 });
     expect(r.code, r.stderr).toBe(0);
     const json = JSON.parse(r.stdout) as BuildJson;
-    expect(json.references[0]).toMatch(/^docker\.io\/library\/devenv-[0-9a-z]{12}:latest$/);
+    expect(json.references[0]).toMatch(/^docker\.io\/library\/devenv-[0-9a-z]{12}-devcontainer:latest$/);
     expect(json.references[1]).toBe('docker.io/built/project:1');
     expect(runIn('built/project:1', 'id -u vscode && cat /home/vscode/readme.txt').stdout).toMatch(/^\d+\nproject\n$/);
+    // the config's settings travel with the image (devcontainer.metadata), as `devcontainer build` does
+    expect((json as BuildJson & { metadata: unknown[] }).metadata).toEqual([{ remoteUser: 'vscode' }]);
   });
 
   it('brings a build.dockerfile project up with `devenv up` as its non-root remoteUser, then reuses the cached image', () => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { sha256Hex } from './sha256.js';
 
 /**
  * Build cache keys. Every instruction's key hashes its parent's key with what the instruction does after expansion,
@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
  * one step changes its key and every later one; steps before it keep theirs. Pure.
  */
 export function stepCacheKey(parent: string, payload: unknown): string {
-  return createHash('sha256').update(parent).update('\n').update(JSON.stringify(payload)).digest('hex');
+  return sha256Hex(`${parent}\n${JSON.stringify(payload)}`);
 }
 
 /** The key a stage starts from: its base image's manifest digest, `scratch`, or the final key of a base stage. */

@@ -1,4 +1,5 @@
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { closeSync, constants, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
 
 /**
@@ -99,7 +100,8 @@ function checksum(buf: Buffer): void {
 
 /** Writes a layer tar to a file descriptor; `finish` returns its sha256 digest and size. */
 export class LayerTarWriter {
-  private readonly hash: Hash = createHash('sha256');
+  // node:crypto loads only when a layer is written (a fully cached build writes none)
+  private readonly hash: Hash = (createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto')).createHash('sha256');
   private size = 0;
   private readonly chunk = Buffer.allocUnsafe(1 << 20);
   entries = 0;

@@ -1,13 +1,13 @@
-import { createHash } from 'node:crypto';
 import { closeSync, lstatSync, openSync, readdirSync, readFileSync, readlinkSync, type Stats } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, posix } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 
 import { DevenvError } from '../../errors.js';
 import { cleanContextPath, globToRegExp, hasGlob, type IgnoreMatcher } from '../../image/build/context-match.js';
 import type { CopySpec } from '../../image/build/copy-spec.js';
 import { LayerTarWriter, type LayerEntryHeader } from '../../image/build/layer-tar.js';
 import { nativeXattrReader } from '../../image/build/native-xattrs.js';
+import { sha256Hex } from '../../image/build/sha256.js';
 import type { XattrReader } from '../../image/build/upper-diff.js';
 import { readRootfsFile, resolveContainerUser } from '../../runtime/container-user.js';
 
@@ -67,11 +67,16 @@ const OPAQUE_XATTRS = ['trusted.overlay.opaque', 'user.overlay.opaque'];
  */
 export function layersTree(lowerdirs: readonly string[], describe: string, xattrs?: XattrReader): SourceTree {
   let reader = xattrs;
-  const isOpaque = (path: string): boolean => {
+  const isOpaque = (path: string, rel: string): boolean => {
     reader ??= nativeXattrReader();
     const r = reader;
-    const names = r.list(path);
-    return OPAQUE_XATTRS.some((n) => names.includes(n) && r.get(path, n) === 'y');
+    try {
+      const names = r.list(path);
+      return OPAQUE_XATTRS.some((n) => names.includes(n) && r.get(path, n) === 'y');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EACCES') throw unreadable(describe, rel, error);
+      throw error;
+    }
   };
   const lstatIn = (dir: string, rel: string): Stats | undefined => {
     try {
@@ -82,19 +87,19 @@ export function layersTree(lowerdirs: readonly string[], describe: string, xattr
     }
   };
   // The layers whose directory `rel` takes part in the merged directory, top-most first (cached per directory).
-  const dirLayers = new Map<string, readonly string[]>([['', lowerdirs]]);
+  const dirLayers = new Map<string, readonly string[]>();
   const layersOf = (rel: string): readonly string[] => {
     const known = dirLayers.get(rel);
     if (known) return known;
     const slash = rel.lastIndexOf('/');
-    const parent = layersOf(slash === -1 ? '' : rel.slice(0, slash));
+    const parent = rel === '' ? lowerdirs : layersOf(slash === -1 ? '' : rel.slice(0, slash));
     const out: string[] = [];
     for (const dir of parent) {
       const st = lstatIn(dir, rel);
       if (!st) continue;
       if (!st.isDirectory()) break; // a file, a symlink or a whiteout hides the directory below
       out.push(dir);
-      if (isOpaque(join(dir, rel))) break;
+      if (isOpaque(join(dir, rel), rel)) break;
     }
     dirLayers.set(rel, out);
     return out;
@@ -117,7 +122,7 @@ export function layersTree(lowerdirs: readonly string[], describe: string, xattr
     lstat: (rel) => find(rel)?.st,
     readdir(rel) {
       const seen = new Map<string, boolean>();
-      for (const dir of rel === '' ? lowerdirs : layersOf(rel)) {
+      for (const dir of layersOf(rel)) {
         let names: string[];
         try {
           names = readdirSync(join(dir, rel));
@@ -209,8 +214,12 @@ export interface CopyPlan {
  * the destination) and hash what will be copied. Throws BUILD_DOCKERFILE-worthy DevenvErrors without the line
  * (the caller adds it).
  */
-export async function planCopy(spec: CopySpec, tree: SourceTree, destIsDirInStage: (path: string) => boolean): Promise<CopyPlan> {
-  const hash = createHash('sha256');
+export async function planCopy(
+  spec: CopySpec,
+  tree: SourceTree,
+  destIsDirInStage: (path: string) => boolean,
+  fileDigest: (hostPath: string, st: Stats) => string = readDigest,
+): Promise<CopyPlan> {
   const entries: PlannedEntry[] = [];
   const destRel = spec.dest.replace(/^\/+/, '');
   const matchedAll: string[] = [];
@@ -259,12 +268,19 @@ export async function planCopy(spec: CopySpec, tree: SourceTree, destIsDirInStag
       }
     }
   }
+  // one line per entry, a file's content by its sha256 (remembered across builds by the caller's fileDigest)
+  const lines: string[] = ['copy-v2'];
   for (const e of entries) {
-    hash.update(`${e.target}\0${e.type}\0${e.mode}\0${e.size}\0${e.linkname ?? ''}\0${e.archive ? 'archive' : ''}\0`);
-    if (e.type === 'file' && e.hostPath) hash.update(readFileSync(e.hostPath));
-    hash.update('\n');
+    const content = e.type === 'file' && e.hostPath ? fileDigest(e.hostPath, lstatSync(e.hostPath)) : '';
+    lines.push(`${e.target}\0${e.type}\0${e.mode}\0${e.size}\0${e.linkname ?? ''}\0${e.archive ? 'archive' : ''}\0${content}`);
   }
-  return { entries, contentHash: hash.digest('hex') };
+  return { entries, contentHash: sha256Hex(lines.join('\n')) };
+}
+
+/** A file's sha256 read in full (no cache). */
+function readDigest(hostPath: string): string {
+  const crypto = createRequire(import.meta.url)('node:crypto') as typeof import('node:crypto');
+  return crypto.createHash('sha256').update(readFileSync(hostPath)).digest('hex');
 }
 
 function entryOf(tree: SourceTree, rel: string, target: string, st: Stats): PlannedEntry {
@@ -301,40 +317,72 @@ export function resolveChown(chown: string | undefined, lowerdirs: string[]): { 
   return { uid: user.uid, gid: chown.includes(':') ? user.gid : /^\d+$/.test(chown) ? user.uid : user.gid };
 }
 
+/** An existing directory's metadata, ids as the container sees them. */
+export interface StageDir {
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+}
+
+/** The stage a layer is written onto. */
+export interface StageLookup {
+  /** Whether `/path` exists (any type). */
+  exists(path: string): boolean;
+  /** The directory at `rel` (no leading `/`), or undefined when it is missing or not a directory. */
+  dir(rel: string): StageDir | undefined;
+}
+
 /**
- * Write the planned entries as a layer: missing parent directories of the destination (0755, owned as --chown),
- * then the entries with --chown/--chmod applied; archives of ADD are extracted below their destination.
+ * The directory entry for `dir` in a new layer: an existing directory is written again with its own metadata (the
+ * way an overlay copy-up keeps it), because a layer that only holds files below it would get it created 0755 when
+ * unpacked, and that upper copy would hide the real mode (a 1777 /tmp turning 0755). Undefined when `dir` exists
+ * as something else (left alone).
  */
-export async function writeCopyLayer(
-  plan: CopyPlan,
-  spec: CopySpec,
-  owner: { uid: number; gid: number },
-  existsInStage: (path: string) => boolean,
-  writer: LayerTarWriter,
-): Promise<void> {
+export function parentDirEntry(stage: StageLookup, dir: string, fresh: Omit<LayerEntryHeader, 'path' | 'type'>): LayerEntryHeader | undefined {
+  const existing = stage.dir(dir);
+  if (existing) return { path: dir, type: 'directory', ...existing };
+  if (stage.exists(`/${dir}`)) return undefined;
+  return { path: dir, type: 'directory', ...fresh };
+}
+
+/**
+ * Write the planned entries as a layer: the parent directories of the destination (missing ones 0755 and owned as
+ * --chown, existing ones as they are), then the entries with --chown/--chmod applied; archives of ADD are
+ * extracted below their destination.
+ */
+export async function writeCopyLayer(plan: CopyPlan, spec: CopySpec, owner: { uid: number; gid: number }, stage: StageLookup, writer: LayerTarWriter): Promise<void> {
   const made = new Set<string>();
   const now = Math.floor(Date.now() / 1000);
   const ensureParents = (target: string): void => {
     const parts = target.split('/').slice(0, -1);
     for (let i = 1; i <= parts.length; i++) {
       const dir = parts.slice(0, i).join('/');
-      if (made.has(dir) || existsInStage(`/${dir}`)) continue;
+      if (made.has(dir)) continue;
       made.add(dir);
-      writer.add({ path: dir, type: 'directory', mode: 0o755, uid: owner.uid, gid: owner.gid, mtime: now });
+      const entry = parentDirEntry(stage, dir, { mode: 0o755, uid: owner.uid, gid: owner.gid, mtime: now });
+      if (entry) writer.add(entry);
     }
   };
+  const destRel = spec.dest.replace(/^\/+/, '');
   for (const e of plan.entries) {
     if (e.target === '') continue;
     ensureParents(e.target);
     if (e.type === 'directory') {
+      if (made.has(e.target)) continue;
       // an existing destination directory keeps its owner and mode
-      if (made.has(e.target) || (e.target === spec.dest.replace(/^\/+/, '') && existsInStage(spec.dest))) continue;
+      if (e.target === destRel && stage.exists(spec.dest)) {
+        made.add(e.target);
+        const existing = stage.dir(e.target);
+        if (existing) writer.add({ path: e.target, type: 'directory', ...existing });
+        continue;
+      }
       made.add(e.target);
       writer.add({ path: e.target, type: 'directory', mode: spec.chmod ?? e.mode, uid: owner.uid, gid: owner.gid, mtime: e.mtime });
       continue;
     }
     if (e.archive) {
-      await extractArchive(e.archive.hostPath, e.target, spec.chown !== undefined ? owner : undefined, writer, ensureParents, made, existsInStage);
+      await extractArchive(e.archive.hostPath, e.target, spec.chown !== undefined ? owner : undefined, writer, ensureParents, made, stage);
       continue;
     }
     const header: LayerEntryHeader = { path: e.target, type: e.type, mode: spec.chmod ?? e.mode, uid: owner.uid, gid: owner.gid, mtime: e.mtime };
@@ -350,10 +398,10 @@ async function extractArchive(
   writer: LayerTarWriter,
   ensureParents: (target: string) => void,
   made: Set<string>,
-  existsInStage: (path: string) => boolean,
+  stage: StageLookup,
 ): Promise<void> {
   let bytes = readFileSync(hostPath);
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = gunzipSync(bytes);
+  if (bytes[0] === 0x1f && bytes[1] === 0x8b) bytes = (await import('node:zlib')).gunzipSync(bytes);
   const { default: tar } = await import('tar-stream');
   const extract = tar.extract();
   const done = new Promise<void>((resolve, reject) => {
@@ -371,7 +419,12 @@ async function extractArchive(
             const owner = chownOwner ?? { uid: header.uid ?? 0, gid: header.gid ?? 0 };
             const h = { path: target, mode: header.mode ?? 0o644, uid: owner?.uid ?? 0, gid: owner?.gid ?? 0, mtime: Math.floor((header.mtime?.getTime() ?? 0) / 1000) };
             if (header.type === 'directory') {
-              if (!made.has(target) && !(existsInStage(`/${target}`) && target === destRel)) writer.add({ ...h, type: 'directory' });
+              if (!made.has(target)) {
+                // the existing destination keeps its owner and mode
+                const existing = target === destRel && stage.exists(`/${target}`) ? stage.dir(target) : undefined;
+                if (existing) writer.add({ path: target, type: 'directory', ...existing });
+                else if (!(target === destRel && stage.exists(`/${target}`))) writer.add({ ...h, type: 'directory' });
+              }
               made.add(target);
             } else if (header.type === 'symlink') {
               writer.add({ ...h, type: 'symlink', linkname: header.linkname ?? '' });

@@ -3,15 +3,17 @@ import { join } from 'node:path';
 
 import { writeJsonAtomic } from '../../host/atomic-file.js';
 import { OCI_LAYER } from '../../image/registry/media-types.js';
-import { computeChainIds, type ImageLayer, type ImageStore } from '../../image/store/image-store.js';
+import { sha256Hex } from '../../image/build/sha256.js';
+import type { ImageLayer, ImageStore } from '../../image/store/image-store.js';
 import { isRootless, unpackerFor, unpackIdMappings, type ImageServiceContext } from './image-context.js';
-import { unpackVerified } from './layer-diff-id.js';
 
 /** A build step's result in the cache: the layer it made (none for a step that changed nothing). */
 export interface BuildCacheRecord {
   /** The step's cache key (hex). */
   key: string;
   layer: { digest: string; size: number } | null;
+  /** The chain id of the stage's layers up to this one (the key fixes that chain), so a hit need not hash it. */
+  chainId?: string;
   /** When the step ran (its history entry's `created`, kept so a rebuild gives the same image). */
   created: string;
   createdBy: string;
@@ -41,9 +43,10 @@ export function writeCacheRecord(root: string, record: BuildCacheRecord): void {
 }
 
 /** The layer list of an image being built plus one uncompressed layer on top (chain id computed from the parent). */
-export function appendLayer(layers: readonly ImageLayer[], layer: { digest: string; size: number }): ImageLayer[] {
+export function appendLayer(layers: readonly ImageLayer[], layer: { digest: string; size: number }, knownChainId?: string): ImageLayer[] {
   const parent = layers[layers.length - 1]?.chainId;
-  const chainId = parent === undefined ? layer.digest : (computeChainIds([parent, layer.digest])[1] as string);
+  // computeChainIds' rule (sha256 of "<parent> <diffId>"), hashed in JS: node:crypto stays unloaded on cache hits
+  const chainId = knownChainId ?? (parent === undefined ? layer.digest : `sha256:${sha256Hex(`${parent} ${layer.digest}`)}`);
   return [...layers, { descriptor: { mediaType: OCI_LAYER, digest: layer.digest, size: layer.size }, diffId: layer.digest, chainId }];
 }
 
@@ -66,6 +69,7 @@ export async function lowerdirsOf(ctx: ImageServiceContext, store: ImageStore, l
   const missing = layers.filter((l) => !store.layers.has(l.chainId));
   if (missing.length > 0) {
     const unpack = await unpackerFor(ctx);
+    const { unpackVerified } = await import('./layer-diff-id.js');
     const rootless = isRootless(ctx);
     const idMappings = rootless ? unpackIdMappings(ctx) : undefined;
     for (const layer of missing) {

@@ -9,16 +9,16 @@ import { writeJsonAtomic } from '../../host/atomic-file.js';
 import { nativeXattrReader } from '../../image/build/native-xattrs.js';
 import { writeUpperDiffFile } from '../../image/build/upper-diff.js';
 import { openCgroupManager } from '../../runtime/cgroups/open-cgroup-manager.js';
-import { bundleDir, listRecords, readContainerState, type ContainerRecord } from '../../runtime/container-store.js';
+import { bundleDir, readContainerState, type ContainerRecord } from '../../runtime/container-store.js';
 import { launchRuntimePiped } from '../../runtime/runtime-process-piped.js';
 import { buildContainerSpec } from '../../runtime/spec.js';
 import { createContainer } from '../container/create.js';
 import { removeMountStubs } from './build-mount-stubs.js';
 import { removeContainer } from '../container/remove.js';
 import type { ServiceContext } from '../service-context.js';
+import { BUILD_LABEL } from './build-sweep.js';
 
-/** Label on build containers: the pid of the devenv that made them, so a later build can sweep leftovers. */
-export const BUILD_LABEL = 'devenv.build.pid';
+export { BUILD_LABEL, sweepBuildContainers } from './build-sweep.js';
 
 /** One RUN step to execute. */
 export interface BuildRunInput {
@@ -39,31 +39,6 @@ export interface BuildRunInput {
 export interface BuildRunResult {
   exitCode: number;
   layer?: { tarPath: string; digest: string; size: number; entries: number };
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Remove build containers whose devenv is gone (a build killed with -9). */
-export async function sweepBuildContainers(ctx: ServiceContext): Promise<number> {
-  let removed = 0;
-  for (const record of listRecords(ctx.root)) {
-    const pid = Number(record.labels?.[BUILD_LABEL]);
-    if (!pid || isAlive(pid)) continue;
-    try {
-      await removeContainer(ctx, record, { force: true });
-      removed++;
-    } catch (error) {
-      ctx.logger.debug(`sweep build container ${record.name}: ${(error as Error).message}`);
-    }
-  }
-  return removed;
 }
 
 /** Start a created container attached, its output piped to us; resolves with its exit code. Mirrors startContainer. */

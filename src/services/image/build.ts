@@ -13,13 +13,14 @@ import { applyMetadata, commandOf, runArgsForKey, runEnvironment, type StageCont
 import { formatReference, parseImageReference } from '../../image/reference.js';
 import type { ImageLayer, ImageStore } from '../../image/store/image-store.js';
 import { hasGlob } from '../../image/build/context-match.js';
-import { contextTree, layersTree, planCopy, resolveChown, writeCopyLayer, type SourceTree } from './build-copy.js';
+import { contextTree, layersTree, parentDirEntry, planCopy, resolveChown, writeCopyLayer, type SourceTree, type StageLookup } from './build-copy.js';
 import { appendLayer, lowerdirsOf, readCacheRecord, storeLayerBlob, writeCacheRecord, type BuildCacheRecord } from './build-layers.js';
-import { runBuildStep, sweepBuildContainers } from './build-run.js';
+import { sweepBuildContainers } from './build-sweep.js';
 import { readRootfsFile, resolveContainerUser } from '../../runtime/container-user.js';
 import { findImage } from './find-image.js';
-import { openStoreFor, type ImageServiceContext } from './image-context.js';
+import { openStoreFor, unpackIdMappings, type ImageServiceContext } from './image-context.js';
 import { writeBuiltImage, type HistoryEntry } from './build-image-config.js';
+import { openFileDigests, type FileDigests } from './build-file-digests.js';
 
 /** What `buildImage` reports while it works (the `--json` events of `image build`). */
 export type BuildProgressEvent =
@@ -80,6 +81,8 @@ interface BuildRun {
   contextDir: string;
   tarDir: string;
   tree: SourceTree;
+  /** sha256 of COPY sources, remembered across builds by stat. */
+  digests: FileDigests;
   results: Map<number, StageResult>;
   step: number;
   total: number;
@@ -217,6 +220,7 @@ async function layerStep(
       rmSync(made.tarPath, { force: true });
     }
     record = { key, layer, created: new Date().toISOString(), createdBy };
+    if (layer) record.chainId = appendLayer(r.layers, layer).at(-1)?.chainId;
     writeCacheRecord(b.ctx.root, record);
     b.run++;
   } else {
@@ -225,7 +229,7 @@ async function layerStep(
   const history: HistoryEntry = { created: record.created, created_by: createdBy, comment: 'devenv build', ...(record.layer ? {} : { empty_layer: true }) };
   return {
     cached,
-    result: { ...r, key, created: record.created, layers: record.layer ? appendLayer(r.layers, record.layer) : r.layers, history: [...r.history, history] },
+    result: { ...r, key, created: record.created, layers: record.layer ? appendLayer(r.layers, record.layer, record.chainId) : r.layers, history: [...r.history, history] },
   };
 }
 
@@ -265,6 +269,31 @@ function existsIn(tree: SourceTree): (path: string) => boolean {
   };
 }
 
+/** Host id → the id the container sees, through the mappings layers are unpacked with (rootless); 65534 if unmapped. */
+function containerId(id: number, maps: ReadonlyArray<{ containerID: number; hostID: number; size: number }> | undefined): number {
+  if (!maps) return id;
+  for (const m of maps) if (id >= m.hostID && id < m.hostID + m.size) return m.containerID + (id - m.hostID);
+  return 65534;
+}
+
+/** The stage's merged layers as a layer step sees them: what exists, and existing directories' metadata. */
+function stageLookup(b: BuildRun, tree: SourceTree): StageLookup {
+  const maps = unpackIdMappings(b.ctx);
+  return {
+    exists: existsIn(tree),
+    dir(rel) {
+      let st;
+      try {
+        st = tree.lstat(rel);
+      } catch {
+        return undefined;
+      }
+      if (!st?.isDirectory()) return undefined;
+      return { mode: st.mode & 0o7777, uid: containerId(st.uid, maps?.uidMappings), gid: containerId(st.gid, maps?.gidMappings), mtime: Math.floor(st.mtimeMs / 1000) };
+    },
+  };
+}
+
 async function runInstruction(b: BuildRun, stage: BuildStage, r: StageResult, instr: DockerfileInstruction): Promise<{ result: StageResult; cached?: boolean }> {
   const name = b.plan.dockerfile.name;
   switch (instr.keyword) {
@@ -281,6 +310,7 @@ async function runInstruction(b: BuildRun, stage: BuildStage, r: StageResult, in
       const key = stepCacheKey(r.key, { RUN: command, args: runArgsForKey(r.state) });
       return layerStep(b, r, key, createdBy, async () => {
         const lowerdirs = await lowerdirsOf(b.ctx, b.store, r.layers);
+        const { runBuildStep } = await import('./build-run.js');
         const out = await runBuildStep(
           b.ctx,
           {
@@ -312,7 +342,7 @@ async function runInstruction(b: BuildRun, stage: BuildStage, r: StageResult, in
       let stageTree: SourceTree | undefined;
       const stageTreeOf = async (): Promise<SourceTree> => (stageTree ??= layersTree(await lowerdirsOf(b.ctx, b.store, r.layers), 'the stage'));
       const destTree = single ? await stageTreeOf() : undefined;
-      const plan = await planCopy(spec, tree, (p) => destTree?.lstat(p.replace(/^\/+/, ''))?.isDirectory() ?? false);
+      const plan = await planCopy(spec, tree, (p) => destTree?.lstat(p.replace(/^\/+/, ''))?.isDirectory() ?? false, (path, st) => b.digests.digest(path, st));
       const createdBy = `${spec.keyword} ${spec.chown ? `--chown=${spec.chown} ` : ''}${spec.chmod !== undefined ? `--chmod=${spec.chmod.toString(8)} ` : ''}${spec.from ? `--from=${spec.from} ` : ''}${spec.sources.join(' ')} ${spec.dest}`;
       const key = stepCacheKey(r.key, {
         [spec.keyword]: { sources: spec.sources, dest: spec.dest, destIsDir: spec.destIsDir, chown: spec.chown, chmod: spec.chmod, from: identity },
@@ -324,7 +354,7 @@ async function runInstruction(b: BuildRun, stage: BuildStage, r: StageResult, in
         const tar = newTar(b);
         try {
           const writer = new LayerTarWriter(tar.fd);
-          await writeCopyLayer(plan, spec, owner, existsIn(st), writer);
+          await writeCopyLayer(plan, spec, owner, stageLookup(b, st), writer);
           const entries = writer.entries;
           return { tarPath: tar.path, ...writer.finish(), entries };
         } catch (error) {
@@ -352,9 +382,10 @@ async function runInstruction(b: BuildRun, stage: BuildStage, r: StageResult, in
           const writer = new LayerTarWriter(tar.fd);
           const parts = dir.split('/').filter(Boolean);
           const now = Math.floor(Date.now() / 1000);
+          const stage = stageLookup(b, st);
           for (let i = 1; i <= parts.length; i++) {
-            const path = parts.slice(0, i).join('/');
-            if (!existsIn(st)(`/${path}`)) writer.add({ path, type: 'directory', mode: 0o755, uid: owner.uid, gid: owner.gid, mtime: now });
+            const entry = parentDirEntry(stage, parts.slice(0, i).join('/'), { mode: 0o755, uid: owner.uid, gid: owner.gid, mtime: now });
+            if (entry) writer.add(entry);
           }
           const entries = writer.entries;
           return { tarPath: tar.path, ...writer.finish(), entries };
@@ -445,6 +476,7 @@ export async function buildImage(ctx: ImageServiceContext, options: BuildImageOp
       contextDir,
       tarDir,
       tree: contextTree(contextDir, ignore),
+      digests: openFileDigests(ctx.root),
       results: new Map(),
       step: 0,
       total: plan.order.reduce((n, i) => n + 1 + (plan.stages[i] as BuildStage).instructions.length, 0),
@@ -457,7 +489,9 @@ export async function buildImage(ctx: ImageServiceContext, options: BuildImageOp
     const unused = Object.keys(buildArgs).filter((k) => !stageCtx.consumed.has(k) && !PROXY_ARGS.has(k));
     if (unused.length > 0) emit(b, { type: 'warning', message: `build args not consumed by any ARG: ${unused.join(', ')}` });
     const final = b.results.get(plan.target) as StageResult;
+    const previous = tags.length > 0 ? store.index.get(tags[0] as string) : undefined;
     const written = await writeBuiltImage(store, {
+      ...(previous ? { previous: { configDigest: previous.configDigest, manifestDigest: previous.manifestDigest } } : {}),
       layers: final.layers,
       config: final.state.config,
       ...(final.state.author ? { author: final.state.author } : {}),
@@ -467,12 +501,17 @@ export async function buildImage(ctx: ImageServiceContext, options: BuildImageOp
       os: final.os,
       labels: options.labels ?? {},
     });
+    b.digests.save();
+    const chainIds = final.layers.map((l) => l.chainId);
     for (const reference of tags) {
+      // an unchanged rebuild leaves the index as it is (no write, no fsync)
+      const known = store.index.get(reference);
+      if (known && known.manifestDigest === written.manifestDigest && known.configDigest === written.configDigest && known.chainIds?.join() === chainIds.join()) continue;
       await store.index.set(reference, {
         manifestDigest: written.manifestDigest,
         configDigest: written.configDigest,
         created: new Date().toISOString(),
-        chainIds: final.layers.map((l) => l.chainId),
+        chainIds,
       });
     }
     return {

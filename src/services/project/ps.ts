@@ -1,6 +1,7 @@
 import { bundleDir, listRecords } from '../../runtime/container-store.js';
 import { summarize } from '../container/list.js';
 import { listPorts } from '../container/ports.js';
+import { toProjectPort, type ProjectPort } from './project-ports.js';
 import type { ServiceContext } from '../service-context.js';
 import { readProjectState } from './project-state.js';
 
@@ -15,11 +16,10 @@ export interface EnvironmentSummary {
   image: string;
   remoteUser?: string;
   remoteWorkspaceFolder?: string;
-  /**
-   * Running with forwards: each as `HOSTIP:HOSTPORT->PORT/PROTO` (as `docker ps` prints them), automatic ones
-   * included; otherwise the configured forwardPorts.
-   */
+  /** forwardPorts as configured (numbers, `"host:port"`), what editors show. */
   ports: (number | string)[];
+  /** While it runs: the forwards in place (automatic ones included), as `devenv ports --json` lists them. */
+  forwardedPorts?: ProjectPort[];
   created: string;
 }
 
@@ -38,14 +38,14 @@ export function listEnvironments(ctx: ServiceContext): EnvironmentSummary[] {
         status: summary.statusText,
         image: record.image?.reference ?? record.rootfs,
         ...(state ? { remoteUser: state.remoteUser, remoteWorkspaceFolder: state.remoteWorkspaceFolder } : {}),
-        ports: livePorts(ctx, record) ?? state?.forwardPorts ?? [],
+        ports: state?.forwardPorts ?? [],
+        ...livePorts(ctx, record),
         created: record.created,
       };
     });
 }
 
-function livePorts(ctx: ServiceContext, record: Parameters<typeof listPorts>[1]): string[] | undefined {
+function livePorts(ctx: ServiceContext, record: Parameters<typeof listPorts>[1]): { forwardedPorts?: ProjectPort[] } {
   const status = listPorts(ctx, record);
-  if (!status.available) return undefined;
-  return status.forwards.map((f) => `${f.hostIp.includes(':') ? `[${f.hostIp}]` : f.hostIp}:${f.hostPort}->${f.containerPort}/${f.protocol}`);
+  return status.available ? { forwardedPorts: status.forwards.map(toProjectPort) } : {};
 }

@@ -128,6 +128,14 @@ describe('createPortsSpec', () => {
     expect(() => createPortsSpec({ publish: ['x'] })).toThrow(/invalid -p value/);
   });
 
+  it('with the host network the caller spec is dropped with one warning; an automatic-only spec silently', () => {
+    const ports = { forwards: [{ containerPort: 3, protocol: 'tcp' as const, source: 'config' as const }], autoForward: { enabled: true, ignore: [] } };
+    const r = createPortsSpec({ publish: [], ports, network: 'host' });
+    expect(r).toEqual({ spec: undefined, warnings: ['the container uses the host network: its ports are reachable as they are; the port forwards are ignored'] });
+    expect(createPortsSpec({ publish: ['8080'], ports, network: 'host' }).warnings).toHaveLength(1);
+    expect(createPortsSpec({ publish: [], ports: { ...ports, forwards: [] }, network: 'host' })).toEqual({ spec: undefined, warnings: [] });
+  });
+
   it('lands in config.json as devenv.ports', () => {
     const ports = createPortsSpec({ publish: ['8080'] }).spec;
     const spec = buildContainerSpec({
