@@ -17,6 +17,10 @@ export interface NativeAddon {
   /** A host pseudo-terminal pair (close-on-exec) of the given size. */
   openHostPty(rows: number, cols: number): { master: number; slave: number };
   setWinsize(fd: number, rows: number, cols: number): void;
+  /** An extended attribute of `path` itself (lgetxattr), or null when it has none of that name. */
+  getXattr(path: string, name: string): Buffer | null;
+  /** The extended attribute names of `path` itself (llistxattr). */
+  listXattrs(path: string): string[];
 }
 
 let root: string | undefined;

@@ -92,7 +92,7 @@ export class FsImageIndex implements ImageIndex {
   }
 
   entries(): Array<[string, ImageIndexEntry]> {
-    return Object.entries(this.read().images).sort(([a], [b]) => a.localeCompare(b));
+    return Object.entries(this.read().images).sort(([a], [b]) => byCodeUnits(a, b));
   }
 
   async set(reference: string, entry: ImageIndexEntry): Promise<void> {
@@ -138,5 +138,10 @@ export class FsImageIndex implements ImageIndex {
 }
 
 function sortedDocument(doc: ImageIndexDocument): ImageIndexDocument {
-  return { images: Object.fromEntries(Object.entries(doc.images).sort(([a], [b]) => a.localeCompare(b))) };
+  return { images: Object.fromEntries(Object.entries(doc.images).sort(([a], [b]) => byCodeUnits(a, b))) };
+}
+
+/** Sort order of references: by UTF-16 code units, the same everywhere (localeCompare would load ICU's collator, ~10 ms). */
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
