@@ -70,7 +70,8 @@ export async function sshMain(argv: readonly string[]): Promise<number> {
     // One word is a command line for remoteUser's shell (as `ssh host 'a | b'`); several are an argv (as `exec`).
     const command = positionals.length === 0 ? sessionCommand(undefined) : positionals.length === 1 ? sessionCommand(positionals[0]) : positionals;
     const agentSocket = hostAgentSocket(process.env);
-    const agent = agentSocket ? await (await import('../services/agent/host-agent.js')).forwardHostAgent(ctx, projectLocation(flags), undefined, agentSocket) : undefined;
+    const forwarder = agentSocket ? (await import('../services/agent/host-agent.js')).prepareHostAgent(agentSocket) : undefined;
+    const agent = await forwarder?.forward(ctx, projectLocation(flags), undefined);
     const result = await execInProject(ctx, { ...projectLocation(flags), command, env: agent?.env ?? [], tty, interactive: true });
     printWarnings(ctx, [...(agent?.warnings ?? []), ...result.warnings]);
     process.on('SIGINT', () => undefined);

@@ -71,7 +71,8 @@ describe.each(['root', 'rootless'] as const)('devenv ssh (%s)', (mode) => {
     expect(r.code, r.stderr).toBe(0);
     // No environment yet: an empty config, and the Include added at the top of the user's file.
     expect(readFileSync(join(home, '.ssh', 'config'), 'utf8')).toMatch(/^# Added by `devenv ssh-config`.*\nInclude .*\n\nHost other\n {2}User someone\n$/);
-    const up = s.run(['up', '--workspace-folder', folder], { timeoutMs: 180_000 });
+    // the test's HOME, so the git config copied at creation is the test's, not the real user's
+    const up = s.run(['up', '--workspace-folder', folder], { timeoutMs: 180_000, env: { HOME: home, XDG_CONFIG_HOME: join(home, '.config') } });
     expect(up.code, up.stderr).toBe(0);
     const again = s.run(['ssh-config', '--json'], { env: { HOME: home, XDG_CONFIG_HOME: join(home, '.config') } });
     expect(again.code, again.stderr).toBe(0);

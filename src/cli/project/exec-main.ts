@@ -1,6 +1,6 @@
 import { DevenvError } from '../../errors.js';
 import { hostAgentSocket } from '../../services/agent/agent-env.js';
-import type { SessionAgent } from '../../services/agent/host-agent.js';
+import type { HostAgentForwarder, SessionAgent } from '../../services/agent/host-agent.js';
 import { execInProject } from '../../services/project/project-exec.js';
 import { parseDockerArgs } from '../docker-args.js';
 import { contextFromFlags, printWarnings, runDockerStyle } from '../docker-style-io.js';
@@ -9,6 +9,10 @@ import { PROJECT_EXEC_ARG_SPECS, projectLocation } from './project-flags.js';
 
 /** `devenv exec [FLAGS] COMMAND [ARG…]` in the project's container; the command's exit code is ours. */
 export async function projectExecMain(argv: readonly string[], defaultCommand?: string[]): Promise<number> {
+  // With an agent to forward, its relay thread starts booting now, while the project is looked up. Loaded only
+  // then: exec's start-up stays as it was without an agent.
+  const agentSocket = hostAgentSocket(process.env);
+  const forwarder: HostAgentForwarder | undefined = agentSocket ? (await import('../../services/agent/host-agent.js')).prepareHostAgent(agentSocket) : undefined;
   return runDockerStyle(argv, 'devenv exec', async () => {
     const { flags, positionals } = parseDockerArgs(argv, PROJECT_EXEC_ARG_SPECS, { command: 'exec', leadingPositionals: 1 });
     const command = positionals.length > 0 ? positionals : defaultCommand;
@@ -17,11 +21,9 @@ export async function projectExecMain(argv: readonly string[], defaultCommand?: 
     const tty = flags['no-tty'] === true ? false : flags.tty === true || (process.stdin.isTTY === true && process.stdout.isTTY === true);
     const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
     const user = typeof flags.user === 'string' ? flags.user : undefined;
-    const agentSocket = hostAgentSocket(process.env);
     let agent: SessionAgent | undefined;
     const result = await chooseConfigIfAmbiguous(projectLocation(flags), interactive, async (location) => {
-      // The relay is loaded only when there is an agent to forward: exec's start-up stays as it was without one.
-      if (agentSocket && !agent) agent = await (await import('../../services/agent/host-agent.js')).forwardHostAgent(ctx, location, user, agentSocket);
+      if (forwarder && !agent) agent = await forwarder.forward(ctx, location, user);
       return execInProject(ctx, {
         ...location,
         command,

@@ -1,3 +1,6 @@
+import { rmSync } from 'node:fs';
+
+import { agentHostDir } from '../agent/agent-mount.js';
 import type { ServiceContext } from '../service-context.js';
 import { stopContainer } from '../container/stop.js';
 import { lockProject } from './project-index.js';
@@ -19,6 +22,8 @@ export async function downProject(ctx: ServiceContext, location: ProjectLocation
     if (!record) return { outcome: 'success', removedVolumes: [] };
     await stopContainer(ctx, record, { timeoutSeconds: 10, signal: 15 });
     const removedVolumes = await removeProjectContainer(ctx, project.devcontainerId, record, { volumes: location.volumes });
+    // its agent sockets' directory goes with it (a later `up` makes it again)
+    rmSync(agentHostDir(ctx.root, project.devcontainerId), { recursive: true, force: true });
     return { outcome: 'success', containerId: record.id, removedVolumes };
   } finally {
     lock.release();
